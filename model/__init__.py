@@ -1,0 +1,1 @@
+"""redflag scoring core: taxonomy, normalization, features, the Scorer and artifact handling."""

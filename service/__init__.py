@@ -1,0 +1,1 @@
+"""redflag's edges: the HTTP API (FastAPI) and the `redflag` command line."""

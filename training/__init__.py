@@ -1,0 +1,1 @@
+"""Corpus, splits, training, thresholds, evaluation and baselines for redflag."""

@@ -1,0 +1,330 @@
+"""The labeled corpus: loading, validation against the taxonomy, near-duplicate detection and fixed splits."""
+
+from __future__ import annotations
+
+import collections
+import hashlib
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from model.taxonomy import CODES, HARD_NEGATIVE_FAMILIES, LANGS, SOURCES_FIXED, STRATA, STYLES, risk_rule_allows
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+CORPUS_PATH = DATA_DIR / "corpus.jsonl"
+HOLDOUT_PATH = Path(__file__).resolve().parent / "holdout" / "out_of_author.jsonl"
+SPLITS = ("train", "dev", "test")
+SPLIT_SHARES = (0.70, 0.15, 0.15)
+NEAR_DUP_JACCARD = 0.8
+SEED_DIR_NAMES = ("000_6d3c289fda803978.txt", "001_fbf67ed2bc7f54d5.txt")
+
+# The corpus spec of issue #2: what `redflag data check` holds the shipped corpus to.
+TARGETS = {
+    "min_rows": 1500,
+    "min_share_lang": {"zh": 0.50, "en": 0.30, "mixed": 0.05},
+    "min_positive_per_indicator": 150,
+    "min_share_risk0": 0.45,
+    "min_rows_per_hard_negative_family": 40,
+    "min_rows_news_family": 80,
+    "min_rows_per_style": 50,
+    "max_share_generated": 0.25,
+}
+
+
+@dataclass
+class Row:
+    id: str
+    lang: str
+    text: str
+    risk: int
+    labels: dict[str, int]
+    stratum: str
+    source: str
+    note: str
+    style: str | None = None
+    split: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def generated(self) -> bool:
+        return self.source in ("template", "augmented")
+
+    @property
+    def is_offer(self) -> int:
+        """1 when the text makes an offer to the reader, 0 when it reports on schemes (news, warnings...)."""
+        return 0 if self.stratum in ("hard_neg_news", "hard_neg_news_mechanics") else 1
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "id": self.id, "lang": self.lang, "text": self.text, "risk": self.risk,
+            "labels": {c: self.labels[c] for c in CODES}, "stratum": self.stratum, "source": self.source,
+            "note": self.note,
+        }
+        if self.style:
+            out["style"] = self.style
+        if self.split:
+            out["split"] = self.split
+        out.update(self.extra)
+        return out
+
+
+_KNOWN = {"id", "lang", "text", "risk", "labels", "stratum", "source", "note", "style", "split"}
+
+
+def row_problems(d: dict[str, Any]) -> list[str]:
+    """Schema and labeling-rule violations of one raw row."""
+    errs = []
+    for k in ("id", "lang", "text", "risk", "labels", "stratum", "source", "note"):
+        if k not in d:
+            errs.append(f"missing field {k!r}")
+    if errs:
+        return errs
+    if d["lang"] not in LANGS:
+        errs.append(f"lang {d['lang']!r} not in {LANGS}")
+    if not isinstance(d["text"], str) or not d["text"].strip():
+        errs.append("text must be a non-empty string")
+    labels = d["labels"]
+    if not isinstance(labels, dict) or set(labels) != set(CODES) or any(v not in (0, 1) for v in labels.values()):
+        errs.append(f"labels must have exactly the keys {CODES} with values 0/1")
+        return errs
+    if d["risk"] not in (0, 1):
+        errs.append("risk must be 0 or 1")
+    elif not risk_rule_allows(labels, d["risk"]):
+        errs.append(f"risk {d['risk']} contradicts the taxonomy rule for labels {labels}")
+    if d["stratum"] not in STRATA:
+        errs.append(f"stratum {d['stratum']!r} unknown")
+    elif (d["stratum"].startswith("hard_neg") or d["stratum"] == "benign") and d["risk"] != 0:
+        errs.append("hard negatives and benign rows must have risk 0")
+    elif d["stratum"] == "single_indicator" and sum(labels.values()) != 1:
+        errs.append("single_indicator rows carry exactly one indicator")
+    src = d["source"]
+    if not (src in SOURCES_FIXED or (src.startswith("derived:") and src.removeprefix("derived:") in SEED_DIR_NAMES)):
+        errs.append(f"source {src!r} must be handwritten/template/augmented or derived:<seed file>")
+    if d.get("style") is not None and d["style"] not in STYLES:
+        errs.append(f"style {d['style']!r} not in {STYLES}")
+    if d.get("split") is not None and d["split"] not in SPLITS:
+        errs.append(f"split {d['split']!r} not in {SPLITS}")
+    if d.get("split") == "test" and src in ("template", "augmented"):
+        errs.append("generated rows never go to the test split")
+    return errs
+
+
+def parse_row(d: dict[str, Any]) -> Row:
+    return Row(
+        id=d["id"], lang=d["lang"], text=d["text"], risk=d["risk"], labels={c: int(d["labels"][c]) for c in CODES},
+        stratum=d["stratum"], source=d["source"], note=d["note"], style=d.get("style"), split=d.get("split"),
+        extra={k: v for k, v in d.items() if k not in _KNOWN},
+    )
+
+
+def read_jsonl(path: Path) -> Iterable[tuple[int, dict[str, Any] | None, str | None]]:
+    with path.open(encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                yield n, json.loads(line), None
+            except ValueError as e:
+                yield n, None, f"invalid JSON: {e}"
+
+
+def load_rows(path: Path = CORPUS_PATH) -> list[Row]:
+    """Load a corpus file; raise ValueError listing every invalid row."""
+    rows, problems = [], []
+    for n, d, err in read_jsonl(path):
+        if err or d is None:
+            problems.append(f"{path.name}:{n}: {err}")
+            continue
+        errs = row_problems(d)
+        if errs:
+            problems.append(f"{path.name}:{n} ({d.get('id')}): {'; '.join(errs)}")
+            continue
+        rows.append(parse_row(d))
+    if problems:
+        raise ValueError("invalid corpus rows:\n" + "\n".join(problems))
+    return rows
+
+
+def write_rows(rows: list[Row], path: Path = CORPUS_PATH) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as f:
+        for r in rows:
+            f.write(json.dumps(r.to_json(), ensure_ascii=False) + "\n")
+
+
+def corpus_hash(path: Path = CORPUS_PATH) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _shingles(text: str, n: int = 5) -> set[str]:
+    t = re.sub(r"\s+", "", text.lower())
+    return {t[i : i + n] for i in range(max(1, len(t) - n + 1))}
+
+
+def near_duplicate_pairs(rows: list[Row], threshold: float = NEAR_DUP_JACCARD) -> list[tuple[int, int, float]]:
+    """Pairs of row indices whose character 5-gram Jaccard similarity is at least `threshold`."""
+    sh = [_shingles(r.text) for r in rows]
+    index: dict[str, list[int]] = collections.defaultdict(list)
+    for i, s in enumerate(sh):
+        for g in s:
+            index[g].append(i)
+    pairs = []
+    for i, s in enumerate(sh):
+        shared: collections.Counter[int] = collections.Counter()
+        for g in s:
+            for j in index[g]:
+                if j > i:
+                    shared[j] += 1
+        for j, c in shared.items():
+            # Jaccard >= t requires the shared count to reach t * max(|A|, |B|)
+            if c >= threshold * max(len(s), len(sh[j])):
+                jac = c / len(s | sh[j])
+                if jac >= threshold:
+                    pairs.append((i, j, jac))
+    return pairs
+
+
+def duplicate_groups(rows: list[Row], threshold: float) -> list[int]:
+    """A group number per row: rows linked by near-duplicate pairs share a group (union-find)."""
+    parent = list(range(len(rows)))
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for i, j, _ in near_duplicate_pairs(rows, threshold):
+        parent[find(i)] = find(j)
+    return [find(i) for i in range(len(rows))]
+
+
+def _stable(key: str) -> int:
+    return int(hashlib.sha256(key.encode()).hexdigest()[:12], 16)
+
+
+def assign_splits(rows: list[Row], group_threshold: float = 0.5) -> int:
+    """Give every row without a split one (70/15/15 per stratum x lang); groups of similar rows stay together.
+
+    Existing assignments are never changed, so adding rows does not move old ones between splits.
+    Returns how many rows were assigned.
+    """
+    groups = duplicate_groups(rows, group_threshold)
+    group_split: dict[int, str] = {}
+    for r, g in zip(rows, groups, strict=True):
+        if r.split:
+            group_split.setdefault(g, r.split)
+    cells: dict[tuple[str, str], list[int]] = collections.defaultdict(list)
+    for i, r in enumerate(rows):
+        if not r.split:
+            cells[(r.stratum, r.lang)].append(i)
+    assigned = 0
+    for key in sorted(cells):
+        idx = sorted(cells[key], key=lambda i: _stable(rows[i].id))
+        have = collections.Counter(r.split for r in rows if (r.stratum, r.lang) == key and r.split)
+        for i in idx:
+            r, g = rows[i], groups[i]
+            if g in group_split:
+                split = group_split[g]
+            elif r.generated:
+                split = "train"
+            else:
+                total = sum(have.values()) + 1
+                # the split furthest below its share takes the row
+                split = max(SPLITS, key=lambda s: SPLIT_SHARES[SPLITS.index(s)] * total - have[s])
+            if split == "test" and r.generated:
+                split = "train"
+            r.split = split
+            have[split] += 1
+            group_split.setdefault(g, split)
+            assigned += 1
+    return assigned
+
+
+@dataclass
+class CheckReport:
+    counts: dict[str, collections.Counter[str]]
+    violations: list[str]
+    total: int
+
+
+def check(rows: list[Row]) -> CheckReport:
+    """Counts and every violation of the corpus spec (duplicates, split leaks, targets of issue #2)."""
+    c: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
+    violations: list[str] = []
+    for r in rows:
+        c["lang"][r.lang] += 1
+        c["stratum"][r.stratum] += 1
+        c["risk"][str(r.risk)] += 1
+        c["source"][r.source] += 1
+        c["style"][r.style or "(none)"] += 1
+        c["split"][r.split or "(none)"] += 1
+        for code in CODES:
+            c["indicator"][code] += r.labels[code]
+        if r.stratum in HARD_NEGATIVE_FAMILIES:
+            c["hard_negative_family"][HARD_NEGATIVE_FAMILIES[r.stratum]] += 1
+        if r.style:
+            c["style_by_risk"][f"{r.style} risk={r.risk}"] += 1
+    ids = collections.Counter(r.id for r in rows)
+    violations += [f"duplicate id {i}" for i, n in ids.items() if n > 1]
+    texts = collections.Counter(r.text.strip() for r in rows)
+    violations += [f"duplicate text: {t[:40]}…" for t, n in texts.items() if n > 1]
+    for i, j, jac in near_duplicate_pairs(rows):
+        violations.append(f"near-duplicate rows {rows[i].id} ~ {rows[j].id} (5-gram Jaccard {jac:.2f})")
+    groups = duplicate_groups(rows, 0.5)
+    split_of: dict[int, set[str]] = collections.defaultdict(set)
+    for r, g in zip(rows, groups, strict=True):
+        split_of[g].add(r.split or "(none)")
+    leaks = sum(1 for s in split_of.values() if len(s) > 1)
+    if leaks:
+        violations.append(f"{leaks} groups of similar rows (Jaccard >= 0.5) span more than one split")
+    violations += [f"row {r.id} has no split" for r in rows if not r.split]
+    n = len(rows)
+    t = TARGETS
+    if n < t["min_rows"]:
+        violations.append(f"{n} rows; the corpus needs at least {t['min_rows']}")
+    for lang, share in t["min_share_lang"].items():
+        if c["lang"][lang] < share * n:
+            violations.append(f"lang {lang}: {c['lang'][lang]} rows is under {share:.0%}")
+    for code in CODES:
+        if c["indicator"][code] < t["min_positive_per_indicator"]:
+            violations.append(f"indicator {code}: {c['indicator'][code]} positives, needs {t['min_positive_per_indicator']}")
+    risk0 = c["risk"]["0"]
+    if risk0 < t["min_share_risk0"] * n:
+        violations.append(f"risk 0 rows {risk0} under {t['min_share_risk0']:.0%}")
+    hard = sum(c["hard_negative_family"].values())
+    if hard * 2 <= risk0:
+        violations.append(f"hard negatives {hard} are not more than half of the {risk0} risk-0 rows")
+    for fam in sorted(set(HARD_NEGATIVE_FAMILIES.values())):
+        need = t["min_rows_news_family"] if fam.startswith("news") else t["min_rows_per_hard_negative_family"]
+        if c["hard_negative_family"][fam] < need:
+            violations.append(f"hard-negative family {fam!r}: {c['hard_negative_family'][fam]} rows, needs {need}")
+    if c["stratum"]["hard_neg_news_mechanics"] * 2 < c["hard_negative_family"]["news / warnings / commentary"]:
+        violations.append("fewer than half of the news family describe mechanics in detail")
+    for style in STYLES:
+        if c["style"][style] < t["min_rows_per_style"]:
+            violations.append(f"style {style}: {c['style'][style]} rows, needs {t['min_rows_per_style']}")
+        if not (c["style_by_risk"][f"{style} risk=0"] and c["style_by_risk"][f"{style} risk=1"]):
+            violations.append(f"style {style} needs both positives and negatives")
+    generated = sum(1 for r in rows if r.generated)
+    if generated > t["max_share_generated"] * n:
+        violations.append(f"{generated} generated rows exceed {t['max_share_generated']:.0%}")
+    return CheckReport(dict(c), violations, n)
+
+
+def format_report(rep: CheckReport) -> str:
+    lines = [f"rows: {rep.total}"]
+    for key in ("lang", "risk", "split", "indicator", "stratum", "hard_negative_family", "style", "style_by_risk", "source"):
+        cnt = rep.counts.get(key, collections.Counter())
+        lines.append(f"{key}:")
+        for k, v in sorted(cnt.items(), key=lambda kv: (-kv[1], kv[0])):
+            lines.append(f"  {k:<46} {v:>5}  ({v / max(1, rep.total):.1%})")
+    if rep.violations:
+        lines.append(f"VIOLATIONS ({len(rep.violations)}):")
+        lines += [f"  - {v}" for v in rep.violations]
+    else:
+        lines.append("no violations")
+    return "\n".join(lines)

@@ -1,0 +1,247 @@
+"""Fit the model on the train split, choose thresholds on dev, evaluate on test, write the artifact + manifest."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy import sparse
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold
+
+from model import artifact
+from model.bundle import HEADS, ModelBundle, Prepared, prepare, stage2_inputs
+from model.features import build_features
+from model.taxonomy import CODES, HARD_NEGATIVE_FAMILIES
+from training.corpus import CORPUS_PATH, HOLDOUT_PATH, Row, corpus_hash, load_rows
+from training.metrics import Predictions, by_language
+
+SEED = 13
+STAGE1_C = 8.0
+FOLDS = 5
+MAX_HARD_NEG_FPR = 0.03
+
+
+def head_labels(rows: list[Row]) -> np.ndarray:
+    """(n_rows, len(HEADS)) 0/1 targets: the five indicators, risk, and whether the text makes an offer."""
+    return np.array([[r.labels[c] for c in CODES] + [r.risk, r.is_offer] for r in rows], dtype=int)
+
+
+@dataclass
+class Matrices:
+    x_doc: sparse.csr_matrix
+    x_win: sparse.csr_matrix
+    owner: np.ndarray  # document index of each window row
+
+
+def featurize(features: Any, prep: Prepared) -> Matrices:
+    x_doc = features.transform(prep.docs).tocsr()
+    flat = [w for ws in prep.wins for w in ws]
+    owner = np.array([i for i, ws in enumerate(prep.wins) for _ in ws], dtype=int)
+    x_win = features.transform(flat).tocsr() if flat else sparse.csr_matrix((0, x_doc.shape[1]), dtype=x_doc.dtype)
+    return Matrices(x_doc, x_win, owner)
+
+
+def logits(w: np.ndarray, b: np.ndarray, m: Matrices, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Stage-1 logits for documents (optionally a subset) and the max over each document's windows."""
+    idx = np.arange(m.x_doc.shape[0]) if rows is None else rows
+    doc = np.asarray(m.x_doc[idx] @ w) + b
+    win = doc.copy()
+    if m.x_win.shape[0]:
+        pos = {d: k for k, d in enumerate(idx)}
+        sel = np.array([j for j, d in enumerate(m.owner) if d in pos], dtype=int)
+        if len(sel):
+            wl = np.asarray(m.x_win[sel] @ w) + b
+            np.maximum.at(win, np.array([pos[d] for d in m.owner[sel]]), wl)
+    return doc, win
+
+
+def fit_heads(x: sparse.csr_matrix, y: np.ndarray, c: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """One balanced logistic regression per head; returns stacked (weights, intercepts)."""
+    ws, bs = [], []
+    for h in range(y.shape[1]):
+        lr = LogisticRegression(C=c, class_weight="balanced", solver="liblinear", max_iter=2000, random_state=seed)
+        lr.fit(x, y[:, h])
+        ws.append(lr.coef_.ravel())
+        bs.append(lr.intercept_[0])
+    return np.column_stack(ws).astype(np.float32), np.array(bs, dtype=np.float64)
+
+
+def fit_combiners(doc: np.ndarray, win: np.ndarray, y: np.ndarray, gated: bool, seed: int) -> dict[str, LogisticRegression]:
+    out = {}
+    for h, head in enumerate(HEADS):
+        lr = LogisticRegression(C=1.0, max_iter=1000, random_state=seed)
+        lr.fit(stage2_inputs(head, doc, win, gated), y[:, h])
+        out[head] = lr
+    return out
+
+
+def choose_threshold(y: np.ndarray, p: np.ndarray, hard: np.ndarray | None = None, max_hard_fpr: float | None = None) -> float:
+    """Threshold maximizing F1 on dev (within the hard-negative FPR cap), at the middle of its best plateau."""
+    y = y.astype(bool)
+    cands = np.unique(np.concatenate([np.round(p, 6), [1.0]]))
+    values = []
+    for t in cands:
+        pred = p >= t
+        tp, fp, fn = np.sum(y & pred), np.sum(~y & pred), np.sum(y & ~pred)
+        f1 = 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+        if max_hard_fpr is not None and hard is not None and hard.any() and np.mean(pred[hard]) > max_hard_fpr:
+            f1 = -1.0 + f1  # allowed only when nothing meets the cap
+        values.append(f1)
+    values = np.array(values)
+    best = values.max()
+    good = np.flatnonzero(values >= best - 1e-12)
+    # widest interval of equal decisions among the best: (cands[i-1], cands[i]]
+    widths = [(cands[i] - (cands[i - 1] if i else 0.0), i) for i in good]
+    _, i = max(widths)
+    lo = cands[i - 1] if i else 0.0
+    return float(np.clip((lo + cands[i]) / 2, 0.05, 0.95))
+
+
+def high_level_threshold(y: np.ndarray, p: np.ndarray, flag_t: float, precision: float = 0.98) -> float:
+    """Lowest score at or above the flag threshold from which dev precision reaches `precision` (risk 'high')."""
+    y = y.astype(bool)
+    for t in np.unique(np.concatenate([[flag_t], p[p >= flag_t]])):
+        sel = p >= t
+        if sel.sum() and y[sel].mean() >= precision:
+            return float(max(t, flag_t))
+    return float(max(0.9, flag_t))
+
+
+def predictions(bundle: ModelBundle, prep: Prepared, thresholds: dict[str, float], combiners: dict | None = None) -> Predictions:
+    _, doc, win, _ = bundle.stage1(prep)
+    if combiners is not None:
+        saved = bundle.combiners
+        bundle.combiners = combiners
+        probs = bundle.probabilities(doc, win)
+        bundle.combiners = saved
+    else:
+        probs = bundle.probabilities(doc, win)
+    return Predictions(
+        probs["risk"], probs["risk"] >= thresholds["risk"],
+        {c: probs[c] for c in CODES}, {c: probs[c] >= thresholds[c] for c in CODES},
+    )
+
+
+def fit_bundle(train: list[Row], seed: int = SEED, log: Callable[[str], None] = print) -> tuple[ModelBundle, dict[str, LogisticRegression]]:
+    """Features, stage-1 heads and (gated, ungated) stage-2 combiners fitted on the train rows only."""
+    t0 = time.perf_counter()
+    prep = prepare([r.text for r in train])
+    features = build_features("full")
+    features.fit(prep.docs)
+    m = featurize(features, prep)
+    y = head_labels(train)
+    log(f"  features: {m.x_doc.shape[1]} columns, {m.x_win.shape[0]} windows ({time.perf_counter() - t0:.1f}s)")
+    oof_doc = np.zeros((len(train), len(HEADS)))
+    oof_win = np.zeros((len(train), len(HEADS)))
+    strat = y[:, HEADS.index("risk")] * 2 + y[:, HEADS.index("offer")]
+    for k, (tr, va) in enumerate(StratifiedKFold(FOLDS, shuffle=True, random_state=seed).split(np.zeros(len(train)), strat)):
+        w, b = fit_heads(m.x_doc[tr], y[tr], STAGE1_C, seed)
+        oof_doc[va], oof_win[va] = logits(w, b, m, va)
+        log(f"  fold {k + 1}/{FOLDS} ({time.perf_counter() - t0:.1f}s)")
+    w, b = fit_heads(m.x_doc, y, STAGE1_C, seed)
+    gated = fit_combiners(oof_doc, oof_win, y, True, seed)
+    ungated = fit_combiners(oof_doc, oof_win, y, False, seed)
+    names = features.get_feature_names_out()
+    kinds = [tuple(n.split("__", 1)) for n in names]
+    bundle = ModelBundle(features, w, b, gated, kinds, risk_mode="own", gated=True)
+    log(f"  fitted ({time.perf_counter() - t0:.1f}s)")
+    return bundle, ungated
+
+
+def pick_thresholds(bundle: ModelBundle, dev: list[Row], prep: Prepared) -> tuple[dict[str, float], dict[str, float], dict[str, Any]]:
+    """Thresholds per indicator and for risk on dev; also decides own vs derived risk head."""
+    _, doc, win, _ = bundle.stage1(prep)
+    y = head_labels(dev)
+    hard = np.array([r.stratum in HARD_NEGATIVE_FAMILIES for r in dev])
+    thresholds: dict[str, float] = {}
+    bundle.risk_mode = "own"
+    probs = bundle.probabilities(doc, win)
+    for h, c in enumerate(CODES):
+        thresholds[c] = choose_threshold(y[:, h], probs[c])
+    yr = y[:, HEADS.index("risk")]
+    comparison = {}
+    for mode in ("own", "derived"):
+        bundle.risk_mode = mode
+        p = bundle.probabilities(doc, win)["risk"]
+        t = choose_threshold(yr, p, hard, MAX_HARD_NEG_FPR)
+        pred = p >= t
+        tp, fp, fn = np.sum(yr.astype(bool) & pred), np.sum(~yr.astype(bool) & pred), np.sum(yr.astype(bool) & ~pred)
+        comparison[mode] = {"threshold": t, "dev_f1": float(2 * tp / max(1, 2 * tp + fp + fn)), "dev_hard_neg_fpr": float(np.mean(pred[hard])) if hard.any() else 0.0}
+    best = max(("own", "derived"), key=lambda mm: (comparison[mm]["dev_f1"] - comparison[mm]["dev_hard_neg_fpr"], mm == "own"))
+    bundle.risk_mode = best
+    thresholds["risk"] = comparison[best]["threshold"]
+    p = bundle.probabilities(doc, win)["risk"]
+    levels = {"medium": thresholds["risk"], "high": high_level_threshold(yr, p, thresholds["risk"])}
+    return thresholds, levels, {"risk_head": best, "comparison": comparison}
+
+
+def operating_points(rows: list[Row], pred_scores: np.ndarray) -> list[dict[str, float]]:
+    """Precision, recall and hard-negative FPR of the risk score at a grid of thresholds (test split)."""
+    y = np.array([r.risk == 1 for r in rows])
+    hard = np.array([r.stratum in HARD_NEGATIVE_FAMILIES for r in rows])
+    out = []
+    for t in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9):
+        pred = pred_scores >= t
+        tp = np.sum(y & pred)
+        out.append({
+            "threshold": t,
+            "precision": float(tp / max(1, pred.sum())),
+            "recall": float(tp / max(1, y.sum())),
+            "hard_neg_fpr": float(np.mean(pred[hard])) if hard.any() else 0.0,
+        })
+    return out
+
+
+def train(corpus: Path = CORPUS_PATH, out_dir: Path = artifact.ARTIFACT_DIR, seed: int = SEED, log: Callable[[str], None] = print) -> Path:
+    """The whole `redflag train`: fit on train, thresholds on dev, metrics on test (+ out-of-author slice), save."""
+    t0 = time.perf_counter()
+    rows = load_rows(corpus)
+    split = {s: [r for r in rows if r.split == s] for s in ("train", "dev", "test")}
+    log(f"corpus {corpus.name}: train {len(split['train'])}, dev {len(split['dev'])}, test {len(split['test'])}")
+    bundle, ungated = fit_bundle(split["train"], seed, log)
+    dev_prep = prepare([r.text for r in split["dev"]])
+    thresholds, levels, risk_choice = pick_thresholds(bundle, split["dev"], dev_prep)
+    log(f"  thresholds (dev): {', '.join(f'{k} {v:.3f}' for k, v in thresholds.items())}; risk head: {risk_choice['risk_head']}")
+    test_prep = prepare([r.text for r in split["test"]])
+    test_pred = predictions(bundle, test_prep, thresholds)
+    test_metrics = by_language(split["test"], test_pred)
+    bundle.info["ungated_combiners"] = ungated
+    chash = corpus_hash(corpus)
+    version = f"{dt.datetime.now(dt.UTC):%Y%m%d%H%M%S}-{chash[:8]}"
+    manifest = {
+        "version": version,
+        "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "seed": seed,
+        "corpus": {"path": f"training/data/{corpus.name}", "sha256": chash, "rows": len(rows),
+                   "splits": {k: len(v) for k, v in split.items()}},
+        "holdout": {"path": "training/holdout/out_of_author.jsonl", "present": HOLDOUT_PATH.exists()},
+        "thresholds": thresholds,
+        "risk_levels": levels,
+        "risk_head": risk_choice,
+        "offer_gate": True,
+        "test_metrics": _jsonable(test_metrics),
+        "operating_points": operating_points(split["test"], test_pred.risk_score),
+        "train_seconds": round(time.perf_counter() - t0, 1),
+    }
+    path = artifact.save(bundle, manifest, out_dir)
+    a = test_metrics["all"]
+    log(f"test: risk AUC {a['risk_auc']:.3f} F1 {a['risk_f1']:.3f} hard-neg FPR {a['hard_neg_fpr']:.3f} "
+        f"indicator macro-F1 {a['indicator_macro_f1']:.3f}")
+    log(f"wrote {path} ({time.perf_counter() - t0:.1f}s)")
+    return path
+
+
+def _jsonable(x: Any) -> Any:
+    if isinstance(x, dict):
+        return {k: _jsonable(v) for k, v in x.items()}
+    if isinstance(x, float | np.floating):
+        return None if np.isnan(x) else round(float(x), 4)
+    if isinstance(x, np.integer):
+        return int(x)
+    return x
