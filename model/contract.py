@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from model.taxonomy import BY_CODE
 
 DEFAULT_MAX_CHARS = 20_000
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -88,4 +90,6 @@ def check_text(text: object, max_chars: int = DEFAULT_MAX_CHARS) -> tuple[str, s
         return "empty_text", "text is empty or whitespace only"
     if len(text) > max_chars:
         return "text_too_long", f"text has {len(text)} characters; the limit is {max_chars}"
+    if _SURROGATE.search(text):
+        return "invalid_text", "text contains a lone UTF-16 surrogate, which is not a character"
     return None

@@ -44,8 +44,8 @@ _LEVEL_N_EN = re.compile(r"\b(?:level|generation|tier)\s*(\d{1,2})\b", re.I)
 _UNLIMITED = re.compile(r"无限代|无限层|无限级|不限代数|不限层级|unlimited (?:depth|levels?|generations?)|infinite (?:depth|levels?)", re.I)
 
 _CURRENCY = (
-    r"(?P<pre>¥|￥|rmb|cny|usd|us\$|hk\$|nt\$|\$|€|£|usdt)?\s*(?P<num>\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)\s*"
-    r"(?P<mult>万|千|k)?\s*(?P<post>元|块|rmb|cny|usd|usdt|dollars?|美元|美金|港币|港元|新台币|台币|hkd|twd|eur|euros?|gbp|pounds?)?"
+    r"(?P<pre>¥|￥|rmb|cny|usd|us\$|hk\$|nt\$|s\$|sgd|rm|myr|\$|€|£|usdt|新台币|台币|港币|港元|美元|美金)?\s*(?P<num>\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)\s*"
+    r"(?P<mult>万|千|k)?\s*(?P<post>元|块|rmb|cny|usd|usdt|dollars?|美元|美金|港币|港元|新台币|台币|hkd|twd|sgd|myr|ringgit|eur|euros?|gbp|pounds?)?"
 )
 _MONEY = re.compile(_CURRENCY, re.I)
 _FEE_CUES = re.compile(
@@ -79,6 +79,10 @@ def _currency(pre: str | None, post: str | None) -> str:
         return "HKD"
     if token in ("nt$", "新台币", "台币", "twd"):
         return "TWD"
+    if token in ("s$", "sgd"):
+        return "SGD"
+    if token in ("rm", "myr", "ringgit"):
+        return "MYR"
     if token in ("usdt",):
         return "USDT"
     if token in ("€", "eur", "euro", "euros"):

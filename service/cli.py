@@ -163,6 +163,9 @@ def serve(
     from service.settings import get_settings
 
     settings = get_settings()
+    if not settings.keys() and host not in ("127.0.0.1", "localhost", "::1"):
+        err(f"redflag serve: WARNING: REDFLAG_API_KEYS is not set and {host} is not a loopback address: "
+            "anyone who can reach it can use /v1")
     uvicorn.run(
         "service.app:create_app", factory=True, host=host, port=port, workers=workers,
         limit_concurrency=settings.max_concurrency, timeout_graceful_shutdown=settings.graceful_timeout_s,

@@ -22,7 +22,7 @@ from training.corpus import CORPUS_PATH, HOLDOUT_PATH, Row, corpus_hash, load_ro
 from training.metrics import Predictions, by_language
 
 SEED = 13
-STAGE1_C = 8.0
+STAGE1_C = 16.0
 FOLDS = 5
 MAX_HARD_NEG_FPR = 0.03
 

@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+import pytest
+
+from model.normalize import normalize
+
+
+@pytest.mark.parametrize(
+    ("raw", "plain"),
+    [
+        ("拉 人 头", "拉人头"),
+        ("拉.人.头", "拉人头"),
+        ("拉-人-头", "拉人头"),
+        ("拉💰人💰头", "拉人头"),
+        ("入\u200b门\u200c费", "入门费"),
+        ("ＶＩＰ３９９元", "vip399元"),
+        ("傳直銷下線獎金制度", "传直销下线奖金制度"),
+        ("會員", "会员"),
+        ("r e c r u i t", "recruit"),
+        ("d.a.i.l.y", "daily"),
+        ("LRT奖励", "拉人头奖励"),
+    ],
+)
+def test_obfuscated_forms_normalize_to_the_plain_form(raw: str, plain: str) -> None:
+    assert normalize(raw).text == plain
+
+
+def test_sentence_punctuation_between_chinese_words_is_kept() -> None:
+    assert "," in normalize("加入只需399元，每推荐一人奖励100元").text
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ["👍拉💰人头 𝐀BC 🇨🇳 入\u200b门费", "مرحبا 拉 人 头 שלום", "ﬁne ㈱ ℡ 入门费", "\x00\x01控制字符\t\n", "a\u0301e\u0301 é"],
+)
+def test_every_normalized_character_maps_into_the_original(raw: str) -> None:
+    n = normalize(raw)
+    assert len(n.offsets) == len(n.text)
+    assert list(n.offsets) == sorted(n.offsets)
+    for i in range(len(n.text)):
+        start, end = n.original_span(i, i + 1)
+        assert 0 <= start < end <= len(raw)
+
+
+def test_span_over_normalized_text_maps_to_the_original_substring() -> None:
+    raw = "快来！拉 . 人 . 头 奖励ＲＭ５０"
+    n = normalize(raw)
+    i = n.text.index("拉人头")
+    start, end = n.original_span(i, i + 3)
+    assert raw[start:end] == "拉 . 人 . 头"
