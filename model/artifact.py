@@ -92,9 +92,15 @@ def verify(path: Path) -> dict[str, Any]:
             f"it is truncated, corrupted or was replaced; {REBUILD_HINT}"
         )
     want, have = manifest.get("versions", {}), library_versions()
-    diffs = [f"{k} {want.get(k)} (artifact) vs {have[k]} (installed)" for k in have if k != "joblib" and want.get(k) != have[k]]
+    diffs = [
+        f"{k} {want.get(k)} (artifact) vs {have[k]} (installed)"
+        for k in have
+        if k != "joblib" and want.get(k) != have[k]
+    ]
     if diffs:
-        raise ArtifactError(f"artifact {path.name} was built with other library versions: {'; '.join(diffs)}; {REBUILD_HINT}")
+        raise ArtifactError(
+            f"artifact {path.name} was built with other library versions: {'; '.join(diffs)}; {REBUILD_HINT}"
+        )
     return manifest
 
 
@@ -110,5 +116,7 @@ def load(path: Path) -> tuple[Any, dict[str, Any]]:
         except InconsistentVersionWarning as e:
             raise ArtifactError(f"artifact {path.name}: {e}; {REBUILD_HINT}") from e
         except Exception as e:  # a verified file that still fails to unpickle is as unusable as a missing one
-            raise ArtifactError(f"artifact {path.name} could not be loaded ({type(e).__name__}: {e}); {REBUILD_HINT}") from e
+            raise ArtifactError(
+                f"artifact {path.name} could not be loaded ({type(e).__name__}: {e}); {REBUILD_HINT}"
+            ) from e
     return bundle, manifest

@@ -94,5 +94,11 @@ class ModelBundle:
             for head in HEADS
         }
         if self.risk_mode == "derived":
-            probs["risk"] = np.max([probs[c] for c in ("recruitment_rewards", "entry_fee", "multi_level_commission", "high_return_promise")], axis=0)
+            probs["risk"] = np.max(
+                [
+                    probs[c]
+                    for c in ("recruitment_rewards", "entry_fee", "multi_level_commission", "high_return_promise")
+                ],
+                axis=0,
+            )
         return probs

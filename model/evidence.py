@@ -14,7 +14,9 @@ from scipy import sparse
 from model.features import _CUE_RES, _NEGATION, Segment, Token
 from model.normalize import Normalized
 
-_CLAUSE_BREAK = re.compile(r"[,，。！？!?；;:：\n、()（）【】\[\]|~]+|(?<=[a-z0-9%)])\.(?=\s|$)|\s[-–—]\s|\s(?:and|but|plus|then)\s")
+_CLAUSE_BREAK = re.compile(
+    r"[,，。！？!?；;:：\n、()（）【】\[\]|~]+|(?<=[a-z0-9%)])\.(?=\s|$)|\s[-–—]\s|\s(?:and|but|plus|then)\s"
+)
 MAX_SPANS = 3
 MAX_CLAUSE = 60
 MIN_CLAUSE = 2
@@ -54,11 +56,17 @@ def _hits(seg: Segment, kind: str, feature: str, code: str) -> list[tuple[int, i
             i = text.find(feature, i + 1)
         return out
     if kind == "cues" and feature == f"cue:{code}:affirmed":
-        return [m.span() for m in _CUE_RES[code].finditer(text) if not _NEGATION.search(text[max(0, m.start() - 30) : m.start()])]
+        return [
+            m.span()
+            for m in _CUE_RES[code].finditer(text)
+            if not _NEGATION.search(text[max(0, m.start() - 30) : m.start()])
+        ]
     return []
 
 
-def _narrow(seg: Segment, row: sparse.csr_matrix, weights: np.ndarray, kinds: list[tuple[str, str]], code: str) -> tuple[int, int]:
+def _narrow(
+    seg: Segment, row: sparse.csr_matrix, weights: np.ndarray, kinds: list[tuple[str, str]], code: str
+) -> tuple[int, int]:
     """Within a long clause, the stretch covering the hits of its top positive features."""
     if len(seg.text) <= MAX_CLAUSE:
         return 0, len(seg.text)

@@ -8,11 +8,35 @@ from __future__ import annotations
 import re
 from typing import Any
 
-_ZH_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_ZH_DIGITS = {
+    "零": 0,
+    "〇": 0,
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+}
 _ZH_NUM = r"[零〇一二两三四五六七八九十百]+"
 _EN_WORDS = {
-    "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
-    "eleven": 11, "twelve": 12, "fifteen": 15, "twenty": 20,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "fifteen": 15,
+    "twenty": 20,
 }
 
 
@@ -41,7 +65,9 @@ _LEVELS_EN = re.compile(
     r"\b(\d{1,2}|" + "|".join(_EN_WORDS) + r")[\s-]*(?:levels?|generations?|tiers?|layers?)(?:\s+deep)?\b", re.I
 )
 _LEVEL_N_EN = re.compile(r"\b(?:level|generation|tier)\s*(\d{1,2})\b", re.I)
-_UNLIMITED = re.compile(r"无限代|无限层|无限级|不限代数|不限层级|unlimited (?:depth|levels?|generations?)|infinite (?:depth|levels?)", re.I)
+_UNLIMITED = re.compile(
+    r"无限代|无限层|无限级|不限代数|不限层级|unlimited (?:depth|levels?|generations?)|infinite (?:depth|levels?)", re.I
+)
 
 _CURRENCY = (
     r"(?P<pre>¥|￥|rmb|cny|usd|us\$|hk\$|nt\$|s\$|sgd|rm|myr|\$|€|£|usdt|新台币|台币|港币|港元|美元|美金)?\s*(?P<num>\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)\s*"
@@ -61,11 +87,30 @@ _RETURN = re.compile(
     re.I,
 )
 _PERIOD = {
-    "日": "day", "天": "day", "每日": "day", "每天": "day", "daily": "day", "day": "day",
-    "周": "week", "每周": "week", "weekly": "week", "week": "week",
-    "月": "month", "每月": "month", "monthly": "month", "month": "month",
-    "年": "year", "年化": "year", "每年": "year", "annually": "year", "annual": "year", "year": "year", "yearly": "year",
-    "p.a.": "year", "pa": "year", "p.a": "year",
+    "日": "day",
+    "天": "day",
+    "每日": "day",
+    "每天": "day",
+    "daily": "day",
+    "day": "day",
+    "周": "week",
+    "每周": "week",
+    "weekly": "week",
+    "week": "week",
+    "月": "month",
+    "每月": "month",
+    "monthly": "month",
+    "month": "month",
+    "年": "year",
+    "年化": "year",
+    "每年": "year",
+    "annually": "year",
+    "annual": "year",
+    "year": "year",
+    "yearly": "year",
+    "p.a.": "year",
+    "pa": "year",
+    "p.a": "year",
 }
 _COMMISSION_CUE = re.compile(r"提成|佣金|奖励|分润|返佣|奖金|分红|拿|得|commission|bonus|override|earn|pays?|get", re.I)
 _PERCENT = re.compile(r"(\d{1,2}(?:\.\d+)?)\s*%")
@@ -126,15 +171,15 @@ def extract_entry_fee(text: str) -> dict[str, Any] | None:
 
 def _first_amount(window: str) -> dict[str, Any] | None:
     for m in _MONEY.finditer(window):
-            cur = _currency(m.group("pre"), m.group("post"))
-            if not cur:
-                continue
-            amount = float(m.group("num").replace(",", ""))
-            mult = (m.group("mult") or "").lower()
-            amount *= {"万": 10000, "千": 1000, "k": 1000}.get(mult, 1)
-            if window[m.end() : m.end() + 1] == "%" or amount <= 0:
-                continue
-            return {"amount": int(amount) if amount.is_integer() else amount, "currency": cur}
+        cur = _currency(m.group("pre"), m.group("post"))
+        if not cur:
+            continue
+        amount = float(m.group("num").replace(",", ""))
+        mult = (m.group("mult") or "").lower()
+        amount *= {"万": 10000, "千": 1000, "k": 1000}.get(mult, 1)
+        if window[m.end() : m.end() + 1] == "%" or amount <= 0:
+            continue
+        return {"amount": int(amount) if amount.is_integer() else amount, "currency": cur}
     return None
 
 

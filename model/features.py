@@ -76,10 +76,18 @@ CUES: dict[str, str] = {
     "inventory_loading": r"囤货|压货|进货|拿货|保级|最低进货|首批货|订货|配额|库存|补货|min(?:imum)? (?:order|purchase)|stock up|inventory|monthly (?:order|purchase)|autoship|to stay active|qualifying (?:order|purchase)|wholesale order|personal volume|pv requirement",
 }
 _CUE_RES = {code: re.compile(rx) for code, rx in CUES.items()}
-_NEGATION = re.compile(r"(?:不|无|没有|未|禁止|不得|严禁|绝不|拒绝|杜绝|并非|从不|不会|不需要|无需|免)[^。！？!?;；,，]{0,8}$|\b(?:no|not|never|without|zero|don't|doesn't|won't|isn't|aren't|nor|free of|prohibit\w*|ban\w*)\b[^.!?;,]{0,24}$")
-_DENIAL = re.compile(r"不是传销|不是资金盘|不是骗局|绝非传销|合法合规|国家认可|not (?:a )?(?:pyramid|ponzi|mlm|scam)|100% legal|totally legal|fully legal")
-_REPORT = re.compile(r"法院|判决|被告|被告人|检察院|公诉|警方|公安|立案|通报|记者|据.{0,6}报道|监管|市场监督|提醒|警惕|曝光|受害|涉嫌|案件|案发|court|judge|police|prosecut|charged|indict|regulator|ftc|sec\b|reported|journalist|victims?|alleged|lawsuit|warn(?:s|ed|ing)?|consumer alert|scam")
-_OFFER = re.compile(r"你|您|咱们|加入我们|立即|马上|扫码|私信|联系我|报名|名额有限|赶紧|速来|欢迎|\byou\b|\byour\b|join (?:us|now|today)|sign up|dm me|message me|click|apply now|spots?|limited")
+_NEGATION = re.compile(
+    r"(?:不|无|没有|未|禁止|不得|严禁|绝不|拒绝|杜绝|并非|从不|不会|不需要|无需|免)[^。！？!?;；,，]{0,8}$|\b(?:no|not|never|without|zero|don't|doesn't|won't|isn't|aren't|nor|free of|prohibit\w*|ban\w*)\b[^.!?;,]{0,24}$"
+)
+_DENIAL = re.compile(
+    r"不是传销|不是资金盘|不是骗局|绝非传销|合法合规|国家认可|not (?:a )?(?:pyramid|ponzi|mlm|scam)|100% legal|totally legal|fully legal"
+)
+_REPORT = re.compile(
+    r"法院|判决|被告|被告人|检察院|公诉|警方|公安|立案|通报|记者|据.{0,6}报道|监管|市场监督|提醒|警惕|曝光|受害|涉嫌|案件|案发|court|judge|police|prosecut|charged|indict|regulator|ftc|sec\b|reported|journalist|victims?|alleged|lawsuit|warn(?:s|ed|ing)?|consumer alert|scam"
+)
+_OFFER = re.compile(
+    r"你|您|咱们|加入我们|立即|马上|扫码|私信|联系我|报名|名额有限|赶紧|速来|欢迎|\byou\b|\byour\b|join (?:us|now|today)|sign up|dm me|message me|click|apply now|spots?|limited"
+)
 _PERCENT = re.compile(r"\d+(?:\.\d+)?\s*%")
 _MONEY = re.compile(r"[¥$€£]\s*\d|\d+\s*(?:元|块|万|usd|usdt|rmb|dollars?)")
 
@@ -177,5 +185,11 @@ def windows(text: str, tokens: tuple[Token, ...]) -> list[Segment]:
         spans = [(s, min(s + WINDOW_CHARS, len(text))) for s in range(0, len(text), WINDOW_CHARS // 2)]
     segs = []
     for s, e in spans:
-        segs.append(Segment(text[s:e], tuple(Token(t.text, t.start - s, t.end - s) for t in tokens if s <= t.start and t.end <= e), s))
+        segs.append(
+            Segment(
+                text[s:e],
+                tuple(Token(t.text, t.start - s, t.end - s) for t in tokens if s <= t.start and t.end <= e),
+                s,
+            )
+        )
     return segs

@@ -20,8 +20,15 @@ class Indicator:
 INDICATORS: tuple[Indicator, ...] = (
     Indicator("recruitment_rewards", "拉人头", "recruitment rewards", "《禁止传销条例》第七条(一)"),
     Indicator("entry_fee", "收取入门费", "entry fee", "《禁止传销条例》第七条(二)"),
-    Indicator("multi_level_commission", "团队计酬", "multi-level commission", "《禁止传销条例》第七条(三); 刑法第224条之一"),
-    Indicator("high_return_promise", "高额返利/保本承诺", "high-return promise", "资金盘 / Ponzi pattern (taxonomy: risk when tied to investing or recruiting)"),
+    Indicator(
+        "multi_level_commission", "团队计酬", "multi-level commission", "《禁止传销条例》第七条(三); 刑法第224条之一"
+    ),
+    Indicator(
+        "high_return_promise",
+        "高额返利/保本承诺",
+        "high-return promise",
+        "资金盘 / Ponzi pattern (taxonomy: risk when tied to investing or recruiting)",
+    ),
     Indicator("inventory_loading", "囤货/压货", "inventory loading", "FTC: inventory loading; 购货门槛/保级进货"),
 )
 CODES: tuple[str, ...] = tuple(i.code for i in INDICATORS)

@@ -66,8 +66,12 @@ class RateLimiter:
                 q.popleft()
             if len(q) >= self.per_minute:
                 retry = max(1, int(60 - (now - q[0])) + 1)
-                raise ApiError(429, "rate_limited", f"rate limit of {self.per_minute} requests per minute exceeded",
-                               headers={"Retry-After": str(retry)})
+                raise ApiError(
+                    429,
+                    "rate_limited",
+                    f"rate limit of {self.per_minute} requests per minute exceeded",
+                    headers={"Retry-After": str(retry)},
+                )
             q.append(now)
 
 
@@ -75,8 +79,12 @@ def scorer_of(request: Request) -> Any:
     """The loaded Scorer, or 503 while there is none."""
     scorer = request.app.state.scorer
     if scorer is None:
-        raise ApiError(503, "not_ready", "the model is not loaded: " + (request.app.state.load_error or "still starting"),
-                       headers={"Retry-After": "5"})
+        raise ApiError(
+            503,
+            "not_ready",
+            "the model is not loaded: " + (request.app.state.load_error or "still starting"),
+            headers={"Retry-After": "5"},
+        )
     return scorer
 
 
@@ -93,8 +101,12 @@ def authorize(request: Request) -> None:
         for k in keys:  # compare with every key, each in constant time
             ok |= hmac.compare_digest(k, supplied.encode("utf-8", "surrogateescape"))
         if not supplied or not ok:
-            raise ApiError(401, "unauthorized", "a valid API key is required (Authorization: Bearer <key> or X-API-Key)",
-                           headers={"WWW-Authenticate": "Bearer"})
+            raise ApiError(
+                401,
+                "unauthorized",
+                "a valid API key is required (Authorization: Bearer <key> or X-API-Key)",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
     request.app.state.limiter.check(supplied or client_key(request.scope))
 
 
@@ -129,7 +141,7 @@ def create_app(settings: Settings | None = None, scorer_loader: Callable[[Settin
         description=(
             "Scores descriptions of platforms, programs and offers (Chinese, English or mixed) for pyramid-scheme red "
             "flags — 拉人头, 入门费, 团队计酬, 高额返利, 囤货 — and says why, with evidence spans and stated facts.\n\n"
-            "Every 4xx/5xx answers `{\"error\": {\"code\", \"message\", \"details\"}}`. Limits: text ≤ "
+            'Every 4xx/5xx answers `{"error": {"code", "message", "details"}}`. Limits: text ≤ '
             f"{settings.max_text_chars} characters, batch ≤ {settings.max_batch_items} items, body ≤ {settings.max_body_bytes} bytes."
         ),
         lifespan=lifespan,
@@ -158,7 +170,9 @@ def create_app(settings: Settings | None = None, scorer_loader: Callable[[Settin
         problem = check_text(body.text, settings.max_text_chars)
         if problem:
             status = 413 if problem[0] == "text_too_long" else 422
-            raise ApiError(status, problem[0], problem[1], [{"loc": ["body", "text"], "limit": settings.max_text_chars}])
+            raise ApiError(
+                status, problem[0], problem[1], [{"loc": ["body", "text"], "limit": settings.max_text_chars}]
+            )
         result = scorer.score([body.text], [body.id])[0]
         record([result], "score")
         return result.to_dict()
@@ -166,8 +180,12 @@ def create_app(settings: Settings | None = None, scorer_loader: Callable[[Settin
     @v1.post("/score/batch", response_model=schemas.BatchResponse, summary="Score up to 256 texts in order")
     def score_batch(body: schemas.BatchRequest, scorer: ScorerDep) -> dict[str, Any]:
         if len(body.items) > settings.max_batch_items:
-            raise ApiError(413, "batch_too_large", f"{len(body.items)} items; the batch limit is {settings.max_batch_items}",
-                           [{"loc": ["body", "items"], "limit": settings.max_batch_items}])
+            raise ApiError(
+                413,
+                "batch_too_large",
+                f"{len(body.items)} items; the batch limit is {settings.max_batch_items}",
+                [{"loc": ["body", "items"], "limit": settings.max_batch_items}],
+            )
         if not body.items:
             raise ApiError(422, "empty_batch", "items must hold at least one item")
         ids = [None if it.id is None else str(it.id) for it in body.items]
@@ -184,11 +202,19 @@ def create_app(settings: Settings | None = None, scorer_loader: Callable[[Settin
     def model_info(scorer: ScorerDep) -> dict[str, Any]:
         m = scorer.manifest
         return {
-            "version": m["version"], "created_at": m["created_at"], "versions": m.get("versions", {}),
-            "thresholds": m["thresholds"], "risk_levels": m["risk_levels"], "risk_head": m.get("risk_head", {}),
-            "operating_points": m.get("operating_points", []), "test_metrics": m.get("test_metrics", {}),
+            "version": m["version"],
+            "created_at": m["created_at"],
+            "versions": m.get("versions", {}),
+            "thresholds": m["thresholds"],
+            "risk_levels": m["risk_levels"],
+            "risk_head": m.get("risk_head", {}),
+            "operating_points": m.get("operating_points", []),
+            "test_metrics": m.get("test_metrics", {}),
             "corpus": m.get("corpus", {}),
-            "taxonomy": [{"code": i.code, "name_zh": i.name_zh, "name_en": i.name_en, "legal_basis": i.legal_basis} for i in INDICATORS],
+            "taxonomy": [
+                {"code": i.code, "name_zh": i.name_zh, "name_en": i.name_en, "legal_basis": i.legal_basis}
+                for i in INDICATORS
+            ],
         }
 
     app.include_router(v1)
@@ -200,7 +226,10 @@ def create_app(settings: Settings | None = None, scorer_loader: Callable[[Settin
     @app.get("/readyz", summary="Model loaded and verified", responses={503: schemas.ERRORS[503]})
     def readyz(request: Request) -> Any:
         if request.app.state.scorer is None:
-            return JSONResponse(errors.error_body("not_ready", request.app.state.load_error or "the model is still loading"), status_code=503)
+            return JSONResponse(
+                errors.error_body("not_ready", request.app.state.load_error or "the model is still loading"),
+                status_code=503,
+            )
         return {"status": "ready", "model_version": request.app.state.scorer.version}
 
     return app

@@ -22,7 +22,9 @@ def train_if_missing(log: Callable[[str], None] = print, directory: Path = artif
         log("no model artifact found: training one from the bundled corpus")
         proc = subprocess.run(
             [sys.executable, "-m", "service.cli", "train", "--out-dir", str(directory)],
-            capture_output=True, text=True, check=False,
+            capture_output=True,
+            text=True,
+            check=False,
         )
         for line in proc.stderr.splitlines():
             log(f"  train: {line}")

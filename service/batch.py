@@ -40,7 +40,9 @@ class Summary:
     def line(self) -> str:
         elapsed = time.perf_counter() - self.started
         rate = self.rows / elapsed if elapsed > 0 else 0.0
-        return f"rows {self.rows}, flagged {self.flagged}, errors {self.errors}, elapsed {elapsed:.1f}s, {rate:.0f} rows/s"
+        return (
+            f"rows {self.rows}, flagged {self.flagged}, errors {self.errors}, elapsed {elapsed:.1f}s, {rate:.0f} rows/s"
+        )
 
 
 def open_text(path: str, mode: str) -> IO[str]:
@@ -145,14 +147,27 @@ def csv_columns() -> list[str]:
 
 def flatten(d: dict[str, Any]) -> dict[str, Any]:
     """A result or error row as flat CSV columns (other input fields carried through)."""
-    known = {"id", "line", "risk_score", "risk_level", "flagged", "indicators", "facts", "model_version", "error", "offer_score"}
+    known = {
+        "id",
+        "line",
+        "risk_score",
+        "risk_level",
+        "flagged",
+        "indicators",
+        "facts",
+        "model_version",
+        "error",
+        "offer_score",
+    }
     flat: dict[str, Any] = {k: v for k, v in d.items() if k not in known}
     flat["id"] = d.get("id")
     flat["line"] = d.get("line", "")
     if "error" in d:
         flat["error"] = f"{d['error']['code']}: {d['error']['message']}"
         return flat
-    flat.update(risk_score=d["risk_score"], risk_level=d["risk_level"], flagged=d["flagged"], model_version=d["model_version"])
+    flat.update(
+        risk_score=d["risk_score"], risk_level=d["risk_level"], flagged=d["flagged"], model_version=d["model_version"]
+    )
     for ind in d["indicators"]:
         flat[f"{ind['code']}_score"] = ind["score"]
         flat[f"{ind['code']}_flagged"] = ind["flagged"]
@@ -208,7 +223,9 @@ def run(
             if reader.fieldnames is None or text_field not in reader.fieldnames:
                 raise ValueError(f"CSV input has no {text_field!r} column (columns: {reader.fieldnames})")
             extra = [c for c in reader.fieldnames if c not in (text_field, id_field)]
-            rows: Iterator[InRow] = (_in_row(n, dict(rec), text_field, id_field, max_chars) for n, rec in enumerate(reader, 1))
+            rows: Iterator[InRow] = (
+                _in_row(n, dict(rec), text_field, id_field, max_chars) for n, rec in enumerate(reader, 1)
+            )
         else:
             rows = read_rows(src, text_field, id_field, max_chars)
         out = open_text(output_path, "w")
@@ -234,7 +251,9 @@ def run(
     return summary
 
 
-def _score_stream(chunks: Iterator[list[InRow]], jobs: int, model_path: str | None, scorer: Any) -> Iterator[list[dict[str, Any]]]:
+def _score_stream(
+    chunks: Iterator[list[InRow]], jobs: int, model_path: str | None, scorer: Any
+) -> Iterator[list[dict[str, Any]]]:
     if jobs <= 1:
         if scorer is None:
             from model.scorer import Scorer

@@ -8,7 +8,11 @@ from typing import Annotated
 
 import typer
 
-app = typer.Typer(help="redflag: pyramid-scheme red flags in platform and offer descriptions (zh/en/mixed).", no_args_is_help=True, add_completion=False)
+app = typer.Typer(
+    help="redflag: pyramid-scheme red flags in platform and offer descriptions (zh/en/mixed).",
+    no_args_is_help=True,
+    add_completion=False,
+)
 data_app = typer.Typer(help="The labeled corpus: check it, add rows.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
 
@@ -31,7 +35,9 @@ def ensure_artifact(model: Path | None) -> Path | None:
 
 
 @data_app.command("check")
-def data_check(corpus: Annotated[Path | None, typer.Option(help="corpus JSONL (default: the bundled one)")] = None) -> None:
+def data_check(
+    corpus: Annotated[Path | None, typer.Option(help="corpus JSONL (default: the bundled one)")] = None,
+) -> None:
     """Validate the corpus and print its counts; exit 1 on any violation."""
     from training.corpus import CORPUS_PATH, check, format_report, load_rows
 
@@ -46,6 +52,15 @@ def data_check(corpus: Annotated[Path | None, typer.Option(help="corpus JSONL (d
     typer.echo(format_report(rep))
     if rep.violations:
         raise typer.Exit(1)
+
+
+@data_app.command("card")
+def data_card() -> None:
+    """Rewrite the counts block of training/DATA.md from the current corpus."""
+    from training.corpus import DATA_CARD, check, load_rows, update_data_card
+
+    update_data_card(check(load_rows()))
+    typer.echo(f"updated {DATA_CARD}")
 
 
 @data_app.command("add")
@@ -87,7 +102,9 @@ def train(
 
 @app.command()
 def evaluate(
-    model: Annotated[Path | None, typer.Option(help="artifact (.joblib); default REDFLAG_MODEL_PATH or the newest")] = None,
+    model: Annotated[
+        Path | None, typer.Option(help="artifact (.joblib); default REDFLAG_MODEL_PATH or the newest")
+    ] = None,
     card: Annotated[bool, typer.Option(help="write model/MODEL_CARD.md from the numbers")] = True,
 ) -> None:
     """Metric tables on the test split and the out-of-author slice, beside two baselines; writes the model card."""
@@ -106,14 +123,20 @@ def evaluate(
 @app.command()
 def score(
     input: Annotated[str, typer.Argument(help="JSONL or CSV file (.gz too), or - for stdin")],
-    output: Annotated[str, typer.Option("-o", "--output", help="output file (.jsonl/.csv, .gz too); stdout when omitted")] = "-",
-    format: Annotated[str | None, typer.Option("--format", help="jsonl or csv (default: from the output extension)")] = None,
+    output: Annotated[
+        str, typer.Option("-o", "--output", help="output file (.jsonl/.csv, .gz too); stdout when omitted")
+    ] = "-",
+    format: Annotated[
+        str | None, typer.Option("--format", help="jsonl or csv (default: from the output extension)")
+    ] = None,
     text_field: Annotated[str, typer.Option(help="input field holding the text")] = "text",
     id_field: Annotated[str, typer.Option(help="input field holding the row id (default: line number)")] = "id",
     batch_size: Annotated[int, typer.Option(min=1, max=10000, help="rows scored per vectorized call")] = 256,
     jobs: Annotated[int, typer.Option(min=1, max=64, help="worker processes, each loading the model once")] = 1,
     max_chars: Annotated[int, typer.Option(min=1, help="longer texts get an error row")] = 20000,
-    model: Annotated[Path | None, typer.Option(help="artifact (.joblib); default REDFLAG_MODEL_PATH or the newest")] = None,
+    model: Annotated[
+        Path | None, typer.Option(help="artifact (.joblib); default REDFLAG_MODEL_PATH or the newest")
+    ] = None,
     fail_on_error: Annotated[bool, typer.Option(help="exit 1 when any row could not be scored")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar and no summary")] = False,
 ) -> None:
@@ -133,8 +156,17 @@ def score(
 
         scorer = Scorer.load(path) if jobs == 1 else None
         summary = batch.run(
-            input, output, format, text_field, id_field, batch_size, jobs, max_chars,
-            str(path) if path else None, progress=not quiet and sys.stderr.isatty(), scorer=scorer,
+            input,
+            output,
+            format,
+            text_field,
+            id_field,
+            batch_size,
+            jobs,
+            max_chars,
+            str(path) if path else None,
+            progress=not quiet and sys.stderr.isatty(),
+            scorer=scorer,
         )
     except ArtifactError as e:
         err(f"redflag score: {e}")
@@ -164,11 +196,18 @@ def serve(
 
     settings = get_settings()
     if not settings.keys() and host not in ("127.0.0.1", "localhost", "::1"):
-        err(f"redflag serve: WARNING: REDFLAG_API_KEYS is not set and {host} is not a loopback address: "
-            "anyone who can reach it can use /v1")
+        err(
+            f"redflag serve: WARNING: REDFLAG_API_KEYS is not set and {host} is not a loopback address: "
+            "anyone who can reach it can use /v1"
+        )
     uvicorn.run(
-        "service.app:create_app", factory=True, host=host, port=port, workers=workers,
-        limit_concurrency=settings.max_concurrency, timeout_graceful_shutdown=settings.graceful_timeout_s,
+        "service.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        limit_concurrency=settings.max_concurrency,
+        timeout_graceful_shutdown=settings.graceful_timeout_s,
         log_level=settings.log_level.lower(),
     )
 

@@ -13,8 +13,13 @@ from service.errors import error_body
 
 async def _send_error(send: Send, status: int, code: str, message: str) -> None:
     body = json.dumps(error_body(code, message)).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
@@ -45,7 +50,12 @@ class BodyGuard:
         if scope["path"].startswith(self.json_prefix):
             ctype = headers.get("content-type", "").split(";")[0].strip().lower()
             if ctype != "application/json" and not ctype.endswith("+json"):
-                await _send_error(send, 415, "unsupported_media_type", f"send the body as application/json (got {ctype or 'no content type'!r})")
+                await _send_error(
+                    send,
+                    415,
+                    "unsupported_media_type",
+                    f"send the body as application/json (got {ctype or 'no content type'!r})",
+                )
                 return
         seen = 0
         started = False

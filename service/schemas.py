@@ -101,15 +101,22 @@ class ModelInfo(BaseModel):
 
 
 def _err(desc: str, code: str, msg: str) -> dict[str, Any]:
-    return {"model": ErrorResponse, "description": desc,
-            "content": {"application/json": {"example": {"error": {"code": code, "message": msg, "details": []}}}}}
+    return {
+        "model": ErrorResponse,
+        "description": desc,
+        "content": {"application/json": {"example": {"error": {"code": code, "message": msg, "details": []}}}},
+    }
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: _err("Missing or wrong API key (when keys are configured).", "unauthorized", "a valid API key is required"),
     413: _err("Text, batch or body over its limit.", "text_too_long", "text has 20001 characters; the limit is 20000"),
     415: _err("Content-Type is not application/json.", "unsupported_media_type", "send the body as application/json"),
-    422: _err("Invalid JSON, wrong types, missing fields, empty text.", "empty_text", "text is empty or whitespace only"),
-    429: _err("Per-key rate limit exceeded (when enabled).", "rate_limited", "rate limit of 60 requests per minute exceeded"),
+    422: _err(
+        "Invalid JSON, wrong types, missing fields, empty text.", "empty_text", "text is empty or whitespace only"
+    ),
+    429: _err(
+        "Per-key rate limit exceeded (when enabled).", "rate_limited", "rate limit of 60 requests per minute exceeded"
+    ),
     503: _err("Model not loaded, or the server is at its concurrency limit.", "not_ready", "the model is not loaded"),
 }

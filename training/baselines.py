@@ -32,7 +32,9 @@ def keyword_predictions(rows: list[Row]) -> Predictions:
     return Predictions(risk.astype(float), risk, {c: f.astype(float) for c, f in flags.items()}, flags)
 
 
-def single_feature_model(train: list[Row], dev: list[Row], test_sets: dict[str, list[Row]], kind: str = "chars") -> dict[str, Predictions]:
+def single_feature_model(
+    train: list[Row], dev: list[Row], test_sets: dict[str, list[Row]], kind: str = "chars"
+) -> dict[str, Predictions]:
     """TF-IDF (one feature set) + logistic regression per head, thresholds on dev: no windows, cues or gate."""
     feats = build_features(kind)
     tr = prepare([r.text for r in train])
@@ -53,5 +55,10 @@ def single_feature_model(train: list[Row], dev: list[Row], test_sets: dict[str, 
     for key, rows in test_sets.items():
         xt = feats.transform(prepare([r.text for r in rows]).docs)
         probs = {n: heads[n].predict_proba(xt)[:, 1] for n in heads}
-        out[key] = Predictions(probs["risk"], probs["risk"] >= th["risk"], {c: probs[c] for c in CODES}, {c: probs[c] >= th[c] for c in CODES})
+        out[key] = Predictions(
+            probs["risk"],
+            probs["risk"] >= th["risk"],
+            {c: probs[c] for c in CODES},
+            {c: probs[c] >= th[c] for c in CODES},
+        )
     return out

@@ -59,8 +59,13 @@ class Row:
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
-            "id": self.id, "lang": self.lang, "text": self.text, "risk": self.risk,
-            "labels": {c: self.labels[c] for c in CODES}, "stratum": self.stratum, "source": self.source,
+            "id": self.id,
+            "lang": self.lang,
+            "text": self.text,
+            "risk": self.risk,
+            "labels": {c: self.labels[c] for c in CODES},
+            "stratum": self.stratum,
+            "source": self.source,
             "note": self.note,
         }
         if self.style:
@@ -114,8 +119,16 @@ def row_problems(d: dict[str, Any]) -> list[str]:
 
 def parse_row(d: dict[str, Any]) -> Row:
     return Row(
-        id=d["id"], lang=d["lang"], text=d["text"], risk=d["risk"], labels={c: int(d["labels"][c]) for c in CODES},
-        stratum=d["stratum"], source=d["source"], note=d["note"], style=d.get("style"), split=d.get("split"),
+        id=d["id"],
+        lang=d["lang"],
+        text=d["text"],
+        risk=d["risk"],
+        labels={c: int(d["labels"][c]) for c in CODES},
+        stratum=d["stratum"],
+        source=d["source"],
+        note=d["note"],
+        style=d.get("style"),
+        split=d.get("split"),
         extra={k: v for k, v in d.items() if k not in _KNOWN},
     )
 
@@ -291,7 +304,9 @@ def check(rows: list[Row]) -> CheckReport:
             violations.append(f"lang {lang}: {c['lang'][lang]} rows is under {share:.0%}")
     for code in CODES:
         if c["indicator"][code] < t["min_positive_per_indicator"]:
-            violations.append(f"indicator {code}: {c['indicator'][code]} positives, needs {t['min_positive_per_indicator']}")
+            violations.append(
+                f"indicator {code}: {c['indicator'][code]} positives, needs {t['min_positive_per_indicator']}"
+            )
     risk0 = c["risk"]["0"]
     if risk0 < t["min_share_risk0"] * n:
         violations.append(f"risk 0 rows {risk0} under {t['min_share_risk0']:.0%}")
@@ -317,7 +332,17 @@ def check(rows: list[Row]) -> CheckReport:
 
 def format_report(rep: CheckReport) -> str:
     lines = [f"rows: {rep.total}"]
-    for key in ("lang", "risk", "split", "indicator", "stratum", "hard_negative_family", "style", "style_by_risk", "source"):
+    for key in (
+        "lang",
+        "risk",
+        "split",
+        "indicator",
+        "stratum",
+        "hard_negative_family",
+        "style",
+        "style_by_risk",
+        "source",
+    ):
         cnt = rep.counts.get(key, collections.Counter())
         lines.append(f"{key}:")
         for k, v in sorted(cnt.items(), key=lambda kv: (-kv[1], kv[0])):
@@ -328,3 +353,18 @@ def format_report(rep: CheckReport) -> str:
     else:
         lines.append("no violations")
     return "\n".join(lines)
+
+
+DATA_CARD = Path(__file__).resolve().parent / "DATA.md"
+CARD_START, CARD_END = "<!-- counts:start (written by `redflag data card`) -->", "<!-- counts:end -->"
+
+
+def card_block(rep: CheckReport) -> str:
+    return f"{CARD_START}\n```\n{format_report(rep)}\n```\n{CARD_END}"
+
+
+def update_data_card(rep: CheckReport, path: Path = DATA_CARD) -> None:
+    """Replace the counts block of the data card with the current `redflag data check` report."""
+    text = path.read_text(encoding="utf-8")
+    start, end = text.index(CARD_START), text.index(CARD_END) + len(CARD_END)
+    path.write_text(text[:start] + card_block(rep) + text[end:], encoding="utf-8")

@@ -6,7 +6,16 @@ import collections
 import json
 from pathlib import Path
 
-from training.corpus import CORPUS_PATH, Row, assign_splits, load_rows, near_duplicate_pairs, parse_row, row_problems, write_rows
+from training.corpus import (
+    CORPUS_PATH,
+    Row,
+    assign_splits,
+    load_rows,
+    near_duplicate_pairs,
+    parse_row,
+    row_problems,
+    write_rows,
+)
 
 
 def add_rows(new_files: list[Path], corpus: Path = CORPUS_PATH) -> tuple[int, list[str]]:

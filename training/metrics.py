@@ -22,8 +22,10 @@ class Predictions:
 
     def subset(self, idx: np.ndarray) -> Predictions:
         return Predictions(
-            self.risk_score[idx], self.risk_flag[idx],
-            {c: v[idx] for c, v in self.ind_score.items()}, {c: v[idx] for c, v in self.ind_flag.items()},
+            self.risk_score[idx],
+            self.risk_flag[idx],
+            {c: v[idx] for c, v in self.ind_score.items()},
+            {c: v[idx] for c, v in self.ind_flag.items()},
         )
 
 
@@ -99,10 +101,19 @@ def _fmt(v: object) -> str:
     return str(v)
 
 
-ROWS = [
-    ("n", "rows"), ("risk_auc", "risk ROC-AUC"), ("risk_precision", "risk precision"), ("risk_recall", "risk recall"),
-    ("risk_f1", "risk F1"), ("hard_neg_fpr", "hard-negative FPR"), ("news_fpr", "news/commentary FPR"),
-] + [(f"{c}_f1", f"F1 {c}") for c in CODES] + [("indicator_macro_f1", "indicator macro-F1")]
+ROWS = (
+    [
+        ("n", "rows"),
+        ("risk_auc", "risk ROC-AUC"),
+        ("risk_precision", "risk precision"),
+        ("risk_recall", "risk recall"),
+        ("risk_f1", "risk F1"),
+        ("hard_neg_fpr", "hard-negative FPR"),
+        ("news_fpr", "news/commentary FPR"),
+    ]
+    + [(f"{c}_f1", f"F1 {c}") for c in CODES]
+    + [("indicator_macro_f1", "indicator macro-F1")]
+)
 
 
 def table_markdown(columns: dict[str, dict]) -> str:
@@ -113,5 +124,9 @@ def table_markdown(columns: dict[str, dict]) -> str:
         lines.append(f"| {label} | " + " | ".join(_fmt(columns[n].get(key, float("nan"))) for n in names) + " |")
     fams = sorted({f for n in names for f in columns[n].get("family_fpr", {})})
     for fam in fams:
-        lines.append(f"| FPR {fam} | " + " | ".join(_fmt(columns[n].get("family_fpr", {}).get(fam, float("nan"))) for n in names) + " |")
+        lines.append(
+            f"| FPR {fam} | "
+            + " | ".join(_fmt(columns[n].get("family_fpr", {}).get(fam, float("nan"))) for n in names)
+            + " |"
+        )
     return "\n".join(lines)

@@ -72,7 +72,9 @@ def fit_heads(x: sparse.csr_matrix, y: np.ndarray, c: float, seed: int) -> tuple
     return np.column_stack(ws).astype(np.float32), np.array(bs, dtype=np.float64)
 
 
-def fit_combiners(doc: np.ndarray, win: np.ndarray, y: np.ndarray, gated: bool, seed: int) -> dict[str, LogisticRegression]:
+def fit_combiners(
+    doc: np.ndarray, win: np.ndarray, y: np.ndarray, gated: bool, seed: int
+) -> dict[str, LogisticRegression]:
     out = {}
     for h, head in enumerate(HEADS):
         lr = LogisticRegression(C=1.0, max_iter=1000, random_state=seed)
@@ -81,7 +83,9 @@ def fit_combiners(doc: np.ndarray, win: np.ndarray, y: np.ndarray, gated: bool, 
     return out
 
 
-def choose_threshold(y: np.ndarray, p: np.ndarray, hard: np.ndarray | None = None, max_hard_fpr: float | None = None) -> float:
+def choose_threshold(
+    y: np.ndarray, p: np.ndarray, hard: np.ndarray | None = None, max_hard_fpr: float | None = None
+) -> float:
     """Threshold maximizing F1 on dev (within the hard-negative FPR cap), at the middle of its best plateau."""
     y = y.astype(bool)
     cands = np.unique(np.concatenate([np.round(p, 6), [1.0]]))
@@ -113,7 +117,9 @@ def high_level_threshold(y: np.ndarray, p: np.ndarray, flag_t: float, precision:
     return float(max(0.9, flag_t))
 
 
-def predictions(bundle: ModelBundle, prep: Prepared, thresholds: dict[str, float], combiners: dict | None = None) -> Predictions:
+def predictions(
+    bundle: ModelBundle, prep: Prepared, thresholds: dict[str, float], combiners: dict | None = None
+) -> Predictions:
     _, doc, win, _ = bundle.stage1(prep)
     if combiners is not None:
         saved = bundle.combiners
@@ -123,12 +129,16 @@ def predictions(bundle: ModelBundle, prep: Prepared, thresholds: dict[str, float
     else:
         probs = bundle.probabilities(doc, win)
     return Predictions(
-        probs["risk"], probs["risk"] >= thresholds["risk"],
-        {c: probs[c] for c in CODES}, {c: probs[c] >= thresholds[c] for c in CODES},
+        probs["risk"],
+        probs["risk"] >= thresholds["risk"],
+        {c: probs[c] for c in CODES},
+        {c: probs[c] >= thresholds[c] for c in CODES},
     )
 
 
-def fit_bundle(train: list[Row], seed: int = SEED, log: Callable[[str], None] = print) -> tuple[ModelBundle, dict[str, LogisticRegression]]:
+def fit_bundle(
+    train: list[Row], seed: int = SEED, log: Callable[[str], None] = print
+) -> tuple[ModelBundle, dict[str, LogisticRegression]]:
     """Features, stage-1 heads and (gated, ungated) stage-2 combiners fitted on the train rows only."""
     t0 = time.perf_counter()
     prep = prepare([r.text for r in train])
@@ -140,7 +150,9 @@ def fit_bundle(train: list[Row], seed: int = SEED, log: Callable[[str], None] = 
     oof_doc = np.zeros((len(train), len(HEADS)))
     oof_win = np.zeros((len(train), len(HEADS)))
     strat = y[:, HEADS.index("risk")] * 2 + y[:, HEADS.index("offer")]
-    for k, (tr, va) in enumerate(StratifiedKFold(FOLDS, shuffle=True, random_state=seed).split(np.zeros(len(train)), strat)):
+    for k, (tr, va) in enumerate(
+        StratifiedKFold(FOLDS, shuffle=True, random_state=seed).split(np.zeros(len(train)), strat)
+    ):
         w, b = fit_heads(m.x_doc[tr], y[tr], STAGE1_C, seed)
         oof_doc[va], oof_win[va] = logits(w, b, m, va)
         log(f"  fold {k + 1}/{FOLDS} ({time.perf_counter() - t0:.1f}s)")
@@ -154,7 +166,9 @@ def fit_bundle(train: list[Row], seed: int = SEED, log: Callable[[str], None] = 
     return bundle, ungated
 
 
-def pick_thresholds(bundle: ModelBundle, dev: list[Row], prep: Prepared) -> tuple[dict[str, float], dict[str, float], dict[str, Any]]:
+def pick_thresholds(
+    bundle: ModelBundle, dev: list[Row], prep: Prepared
+) -> tuple[dict[str, float], dict[str, float], dict[str, Any]]:
     """Thresholds per indicator and for risk on dev; also decides own vs derived risk head."""
     _, doc, win, _ = bundle.stage1(prep)
     y = head_labels(dev)
@@ -172,8 +186,14 @@ def pick_thresholds(bundle: ModelBundle, dev: list[Row], prep: Prepared) -> tupl
         t = choose_threshold(yr, p, hard, MAX_HARD_NEG_FPR)
         pred = p >= t
         tp, fp, fn = np.sum(yr.astype(bool) & pred), np.sum(~yr.astype(bool) & pred), np.sum(yr.astype(bool) & ~pred)
-        comparison[mode] = {"threshold": t, "dev_f1": float(2 * tp / max(1, 2 * tp + fp + fn)), "dev_hard_neg_fpr": float(np.mean(pred[hard])) if hard.any() else 0.0}
-    best = max(("own", "derived"), key=lambda mm: (comparison[mm]["dev_f1"] - comparison[mm]["dev_hard_neg_fpr"], mm == "own"))
+        comparison[mode] = {
+            "threshold": t,
+            "dev_f1": float(2 * tp / max(1, 2 * tp + fp + fn)),
+            "dev_hard_neg_fpr": float(np.mean(pred[hard])) if hard.any() else 0.0,
+        }
+    best = max(
+        ("own", "derived"), key=lambda mm: (comparison[mm]["dev_f1"] - comparison[mm]["dev_hard_neg_fpr"], mm == "own")
+    )
     bundle.risk_mode = best
     thresholds["risk"] = comparison[best]["threshold"]
     p = bundle.probabilities(doc, win)["risk"]
@@ -189,16 +209,23 @@ def operating_points(rows: list[Row], pred_scores: np.ndarray) -> list[dict[str,
     for t in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9):
         pred = pred_scores >= t
         tp = np.sum(y & pred)
-        out.append({
-            "threshold": t,
-            "precision": float(tp / max(1, pred.sum())),
-            "recall": float(tp / max(1, y.sum())),
-            "hard_neg_fpr": float(np.mean(pred[hard])) if hard.any() else 0.0,
-        })
+        out.append(
+            {
+                "threshold": t,
+                "precision": float(tp / max(1, pred.sum())),
+                "recall": float(tp / max(1, y.sum())),
+                "hard_neg_fpr": float(np.mean(pred[hard])) if hard.any() else 0.0,
+            }
+        )
     return out
 
 
-def train(corpus: Path = CORPUS_PATH, out_dir: Path = artifact.ARTIFACT_DIR, seed: int = SEED, log: Callable[[str], None] = print) -> Path:
+def train(
+    corpus: Path = CORPUS_PATH,
+    out_dir: Path = artifact.ARTIFACT_DIR,
+    seed: int = SEED,
+    log: Callable[[str], None] = print,
+) -> Path:
     """The whole `redflag train`: fit on train, thresholds on dev, metrics on test (+ out-of-author slice), save."""
     t0 = time.perf_counter()
     rows = load_rows(corpus)
@@ -207,7 +234,9 @@ def train(corpus: Path = CORPUS_PATH, out_dir: Path = artifact.ARTIFACT_DIR, see
     bundle, ungated = fit_bundle(split["train"], seed, log)
     dev_prep = prepare([r.text for r in split["dev"]])
     thresholds, levels, risk_choice = pick_thresholds(bundle, split["dev"], dev_prep)
-    log(f"  thresholds (dev): {', '.join(f'{k} {v:.3f}' for k, v in thresholds.items())}; risk head: {risk_choice['risk_head']}")
+    log(
+        f"  thresholds (dev): {', '.join(f'{k} {v:.3f}' for k, v in thresholds.items())}; risk head: {risk_choice['risk_head']}"
+    )
     test_prep = prepare([r.text for r in split["test"]])
     test_pred = predictions(bundle, test_prep, thresholds)
     test_metrics = by_language(split["test"], test_pred)
@@ -218,8 +247,12 @@ def train(corpus: Path = CORPUS_PATH, out_dir: Path = artifact.ARTIFACT_DIR, see
         "version": version,
         "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "seed": seed,
-        "corpus": {"path": f"training/data/{corpus.name}", "sha256": chash, "rows": len(rows),
-                   "splits": {k: len(v) for k, v in split.items()}},
+        "corpus": {
+            "path": f"training/data/{corpus.name}",
+            "sha256": chash,
+            "rows": len(rows),
+            "splits": {k: len(v) for k, v in split.items()},
+        },
         "holdout": {"path": "training/holdout/out_of_author.jsonl", "present": HOLDOUT_PATH.exists()},
         "thresholds": thresholds,
         "risk_levels": levels,
@@ -231,8 +264,10 @@ def train(corpus: Path = CORPUS_PATH, out_dir: Path = artifact.ARTIFACT_DIR, see
     }
     path = artifact.save(bundle, manifest, out_dir)
     a = test_metrics["all"]
-    log(f"test: risk AUC {a['risk_auc']:.3f} F1 {a['risk_f1']:.3f} hard-neg FPR {a['hard_neg_fpr']:.3f} "
-        f"indicator macro-F1 {a['indicator_macro_f1']:.3f}")
+    log(
+        f"test: risk AUC {a['risk_auc']:.3f} F1 {a['risk_f1']:.3f} hard-neg FPR {a['hard_neg_fpr']:.3f} "
+        f"indicator macro-F1 {a['indicator_macro_f1']:.3f}"
+    )
     log(f"wrote {path} ({time.perf_counter() - t0:.1f}s)")
     return path
 

@@ -31,7 +31,13 @@ def test_sentence_punctuation_between_chinese_words_is_kept() -> None:
 
 @pytest.mark.parametrize(
     "raw",
-    ["👍拉💰人头 𝐀BC 🇨🇳 入\u200b门费", "مرحبا 拉 人 头 שלום", "ﬁne ㈱ ℡ 入门费", "\x00\x01控制字符\t\n", "a\u0301e\u0301 é"],
+    [
+        "👍拉💰人头 𝐀BC 🇨🇳 入\u200b门费",
+        "مرحبا 拉 人 头 שלום",
+        "ﬁne ㈱ ℡ 入门费",
+        "\x00\x01控制字符\t\n",
+        "a\u0301e\u0301 é",
+    ],
 )
 def test_every_normalized_character_maps_into_the_original(raw: str) -> None:
     n = normalize(raw)

@@ -8,7 +8,9 @@ from model.taxonomy import CODES
 SCHEME_ZH = "加入只需399元，每推荐一人奖励100元，三代以内团队业绩都有提成"
 SCHEME_EN = "Join for $299, then earn $50 for every person you sign up, plus 5% on seven levels of your downline."
 COUPON_ZH = "邀请好友注册，双方各得10元无门槛优惠券，每人限领一次。"
-AFFILIATE_EN = "Share your personal link: you earn 4% on purchases your followers make. No fee to join, no team, no levels."
+AFFILIATE_EN = (
+    "Share your personal link: you earn 4% on purchases your followers make. No fee to join, no team, no levels."
+)
 
 
 def _check_contract(d: dict, text: str) -> None:
@@ -84,14 +86,18 @@ def test_denial_does_not_hide_a_per_head_bonus(scorer: Scorer) -> None:
 
 
 def test_ruling_practices_out_is_evidence_against_them(scorer: Scorer) -> None:
-    text = ("本公司持有商务部直销经营许可证，不收取任何入门费，不以发展人员数量计酬，销售员只按本人零售额获得报酬，"
-            "产品七天无理由退货。")
+    text = (
+        "本公司持有商务部直销经营许可证，不收取任何入门费，不以发展人员数量计酬，销售员只按本人零售额获得报酬，"
+        "产品七天无理由退货。"
+    )
     assert not scorer.score([text])[0].flagged
 
 
 def test_a_report_on_a_scheme_is_not_an_offer(scorer: Scorer) -> None:
-    report = ("法院审理查明：被告人张某以某平台名义，要求参与者缴纳3980元入门费，每发展一人奖励800元，"
-              "并按三级以上层级计酬，发展会员逾千人。法院以组织、领导传销活动罪判处其有期徒刑五年。")
+    report = (
+        "法院审理查明：被告人张某以某平台名义，要求参与者缴纳3980元入门费，每发展一人奖励800元，"
+        "并按三级以上层级计酬，发展会员逾千人。法院以组织、领导传销活动罪判处其有期徒刑五年。"
+    )
     r = scorer.score([report])[0]
     assert not r.flagged
     assert r.offer_score < 0.5
@@ -106,7 +112,10 @@ def test_traditional_chinese_scores_like_simplified(scorer: Scorer) -> None:
 
 
 def test_long_page_keeps_the_buried_paragraph(scorer: Scorer) -> None:
-    filler = "我们的茶园位于云南西双版纳，海拔一千二百米，常年云雾缭绕，采用传统工艺手工制作，每一片茶叶都经过严格筛选。" * 12
+    filler = (
+        "我们的茶园位于云南西双版纳，海拔一千二百米，常年云雾缭绕，采用传统工艺手工制作，每一片茶叶都经过严格筛选。"
+        * 12
+    )
     mech = "成为合伙人需缴纳2980元名额费，每推荐一位合伙人奖励800元，伞下三代团队业绩均可提成。"
     text = filler + mech + filler
     r = scorer.score([text])[0]
