@@ -1,6 +1,6 @@
 """The trained model object: features, per-head linear models and the calibrated second stage.
 
-Stage 1: one linear head per indicator plus `risk` and `offer` (does the text make an offer to the reader, as
+Stage 1: one linear SVM head per indicator plus `risk` and `offer` (does the text make an offer to the reader, as
 opposed to reporting on a scheme), applied to the whole text and to each sentence window.
 Stage 2: per head, a logistic regression over [whole-text logit, max window logit, offer logit] fitted on
 out-of-fold stage-1 logits: it calibrates, lets one paragraph of a long page carry the score, and lets the offer

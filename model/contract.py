@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from model.taxonomy import BY_CODE
+from model.taxonomy import BY_CODE, CODES
 
 DEFAULT_MAX_CHARS = 20_000
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -93,3 +94,50 @@ def check_text(text: object, max_chars: int = DEFAULT_MAX_CHARS) -> tuple[str, s
     if _SURROGATE.search(text):
         return "invalid_text", "text contains a lone UTF-16 surrogate, which is not a character"
     return None
+
+
+CSV_BASE = ["id", "line", "risk_score", "risk_level", "flagged"]
+
+
+def csv_columns() -> list[str]:
+    """The flat columns of CSV output and of score_frame, in order."""
+    cols = list(CSV_BASE)
+    for c in CODES:
+        cols += [f"{c}_score", f"{c}_flagged", f"{c}_evidence"]
+    return cols + ["offer_score", "facts", "model_version", "error"]
+
+
+def flatten(d: dict[str, Any]) -> dict[str, Any]:
+    """A result or error row as flat CSV columns (other input fields carried through)."""
+    known = {
+        "id",
+        "line",
+        "risk_score",
+        "risk_level",
+        "flagged",
+        "indicators",
+        "facts",
+        "model_version",
+        "error",
+        "offer_score",
+    }
+    flat: dict[str, Any] = {k: v for k, v in d.items() if k not in known}
+    flat["id"] = d.get("id")
+    flat["line"] = d.get("line", "")
+    if "error" in d:
+        flat["error"] = f"{d['error']['code']}: {d['error']['message']}"
+        return flat
+    flat.update(
+        risk_score=d["risk_score"],
+        risk_level=d["risk_level"],
+        flagged=d["flagged"],
+        offer_score=d.get("offer_score"),
+        model_version=d["model_version"],
+    )
+    for ind in d["indicators"]:
+        flat[f"{ind['code']}_score"] = ind["score"]
+        flat[f"{ind['code']}_flagged"] = ind["flagged"]
+        flat[f"{ind['code']}_evidence"] = "|".join(e["text"].replace("|", "/") for e in ind["evidence"])
+    flat["facts"] = json.dumps(d["facts"], ensure_ascii=False) if d["facts"] else ""
+    flat["error"] = ""
+    return flat

@@ -156,7 +156,7 @@ def build_features(kind: str = "full") -> FeatureUnion:
 
 
 _SENTENCE_END = re.compile(r"[。！？!?；;\n]+|(?<=[a-z0-9)])\.\s+")
-WINDOW_CHARS = 220
+WINDOW_CHARS = 120
 
 
 def windows(text: str, tokens: tuple[Token, ...]) -> list[Segment]:

@@ -8,15 +8,16 @@ import gzip
 import io
 import json
 import os
+import signal
 import sys
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from model.contract import DEFAULT_MAX_CHARS, RowError, check_text
-from model.taxonomy import CODES
+from model.contract import DEFAULT_MAX_CHARS, RowError, check_text, csv_columns, flatten
 
 FORMATS = ("jsonl", "csv")
 
@@ -35,6 +36,7 @@ class Summary:
     rows: int = 0
     flagged: int = 0
     errors: int = 0
+    interrupted: bool = False
     started: float = field(default_factory=time.perf_counter)
 
     def line(self) -> str:
@@ -135,48 +137,6 @@ def _worker_score(chunk: list[InRow]) -> list[dict[str, Any]]:
     return score_chunk(_WORKER_SCORER, chunk)
 
 
-CSV_BASE = ["id", "line", "risk_score", "risk_level", "flagged"]
-
-
-def csv_columns() -> list[str]:
-    cols = list(CSV_BASE)
-    for c in CODES:
-        cols += [f"{c}_score", f"{c}_flagged", f"{c}_evidence"]
-    return cols + ["facts", "model_version", "error"]
-
-
-def flatten(d: dict[str, Any]) -> dict[str, Any]:
-    """A result or error row as flat CSV columns (other input fields carried through)."""
-    known = {
-        "id",
-        "line",
-        "risk_score",
-        "risk_level",
-        "flagged",
-        "indicators",
-        "facts",
-        "model_version",
-        "error",
-        "offer_score",
-    }
-    flat: dict[str, Any] = {k: v for k, v in d.items() if k not in known}
-    flat["id"] = d.get("id")
-    flat["line"] = d.get("line", "")
-    if "error" in d:
-        flat["error"] = f"{d['error']['code']}: {d['error']['message']}"
-        return flat
-    flat.update(
-        risk_score=d["risk_score"], risk_level=d["risk_level"], flagged=d["flagged"], model_version=d["model_version"]
-    )
-    for ind in d["indicators"]:
-        flat[f"{ind['code']}_score"] = ind["score"]
-        flat[f"{ind['code']}_flagged"] = ind["flagged"]
-        flat[f"{ind['code']}_evidence"] = "|".join(e["text"].replace("|", "/") for e in ind["evidence"])
-    flat["facts"] = json.dumps(d["facts"], ensure_ascii=False) if d["facts"] else ""
-    flat["error"] = ""
-    return flat
-
-
 class Writer:
     """Writes output rows as JSON Lines or CSV, flushing after each chunk so an interrupted run keeps whole rows."""
 
@@ -235,6 +195,7 @@ def run(
             from tqdm import tqdm
 
             bar = tqdm(unit="rows", file=sys.stderr, smoothing=0.1)
+        stop = _StopFlag()
         try:
             for scored in _score_stream(chunked(rows, batch_size), jobs, model_path, scorer):
                 writer.write(scored)
@@ -243,12 +204,35 @@ def run(
                 summary.flagged += sum(1 for r in scored if r.get("flagged"))
                 if bar is not None:
                     bar.update(len(scored))
+                if stop.requested:
+                    summary.interrupted = True
+                    break
         finally:
+            stop.restore()
             if bar is not None:
                 bar.close()
             if out is not sys.stdout:
                 out.close()
     return summary
+
+
+class _StopFlag:
+    """Ctrl-C asks the loop to stop after the chunk being written, so the output never ends in half a row."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._old: Any = None
+        if threading.current_thread() is threading.main_thread():
+            self._old = signal.signal(signal.SIGINT, self._on_sigint)
+
+    def _on_sigint(self, signum: int, frame: Any) -> None:
+        if self.requested:  # a second Ctrl-C stops at once
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def restore(self) -> None:
+        if self._old is not None:
+            signal.signal(signal.SIGINT, self._old)
 
 
 def _score_stream(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -138,6 +139,12 @@ def score(
         Path | None, typer.Option(help="artifact (.joblib); default REDFLAG_MODEL_PATH or the newest")
     ] = None,
     fail_on_error: Annotated[bool, typer.Option(help="exit 1 when any row could not be scored")] = False,
+    engine: Annotated[
+        str, typer.Option(help="local (this machine) or dask (a cluster; OUTPUT is a directory)")
+    ] = "local",
+    scheduler: Annotated[
+        str | None, typer.Option(help="Dask scheduler address; without it a LocalCluster starts")
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar and no summary")] = False,
 ) -> None:
     """Score every row of INPUT: one output row per input row, in order (errors name the line)."""
@@ -147,9 +154,17 @@ def score(
     if format is not None and format not in batch.FORMATS:
         err(f"redflag score: --format must be one of {', '.join(batch.FORMATS)}")
         raise typer.Exit(2)
-    if input != "-" and not Path(input).exists():
+    if input != "-" and not Path(input).exists() and not (engine == "dask" and glob.glob(input)):
         err(f"redflag score: input file {input} does not exist")
         raise typer.Exit(2)
+    if engine not in ("local", "dask"):
+        err("redflag score: --engine must be local or dask")
+        raise typer.Exit(2)
+    if engine == "dask":
+        _score_dask(
+            input, output, format, text_field, id_field, scheduler, model, jobs, max_chars, fail_on_error, quiet
+        )
+        return
     try:
         path = ensure_artifact(model)
         from model.scorer import Scorer
@@ -177,9 +192,60 @@ def score(
     except KeyboardInterrupt:
         err("redflag score: interrupted; the output holds only whole rows")
         raise typer.Exit(130) from None
+    if summary.interrupted:
+        err(f"redflag score: interrupted: {summary.rows} whole rows were written; {summary.line()}")
+        raise typer.Exit(130)
     if not quiet:
         err(f"redflag score: {summary.line()}")
     if fail_on_error and summary.errors:
+        raise typer.Exit(1)
+
+
+def _score_dask(
+    input: str,
+    output: str,
+    format: str | None,
+    text_field: str,
+    id_field: str,
+    scheduler: str | None,
+    model: Path | None,
+    jobs: int,
+    max_chars: int,
+    fail_on_error: bool,
+    quiet: bool,
+) -> None:
+    from model.artifact import ArtifactError, verify
+    from service.dask_engine import run_dask
+
+    if input == "-" or output == "-":
+        err("redflag score: the Dask engine reads a file (or glob) and writes a directory: give INPUT and -o OUTDIR")
+        raise typer.Exit(2)
+    try:
+        path = ensure_artifact(model)
+        if path is not None:
+            verify(path)  # fail here, not on every worker
+        counts = run_dask(
+            input,
+            output,
+            format or "jsonl",
+            text_field,
+            id_field,
+            scheduler,
+            str(path) if path else None,
+            workers=max(jobs, 2),
+            max_chars=max_chars,
+            log=(lambda _m: None) if quiet else err,
+        )
+    except (ArtifactError, ValueError) as e:
+        err(f"redflag score: {e}")
+        raise typer.Exit(2) from e
+    if not quiet:
+        rate = counts["rows"] / counts["elapsed"] if counts["elapsed"] else 0.0
+        err(
+            f"redflag score: rows {counts['rows']}, flagged {counts['flagged']}, errors {counts['errors']}, "
+            f"elapsed {counts['elapsed']:.1f}s, {rate:.0f} rows/s, {counts['partitions']} partitions -> {output}"
+        )
+    if fail_on_error and counts["errors"]:
         raise typer.Exit(1)
 
 

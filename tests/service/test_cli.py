@@ -143,3 +143,32 @@ def test_csv_to_stdout_via_format(model_env: Path) -> None:
     assert result.exit_code == 0
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
     assert rows[0]["id"] == "z"
+
+
+def test_interrupt_leaves_whole_rows_and_says_how_many(model_env: Path, tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    src = tmp_path / "big.jsonl"
+    with src.open("w", encoding="utf-8") as f:
+        for i in range(40000):
+            f.write(json.dumps({"id": i, "text": SCHEME + str(i)}, ensure_ascii=False) + "\n")
+    out = tmp_path / "out.jsonl"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "service.cli", "score", str(src), "-o", str(out), "--batch-size", "50"],
+        stderr=subprocess.PIPE,
+        env={**os.environ},
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and (not out.exists() or out.stat().st_size < 20000):
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert 0 < len(rows) < 40000
+    assert [r["id"] for r in rows] == [str(i) for i in range(len(rows))]
+    assert f"{len(rows)} whole rows were written" in err.decode()
