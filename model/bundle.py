@@ -1,9 +1,9 @@
-"""The trained model object: features, per-head linear models and the calibrated second stage.
+"""The trained model object: featurizer, per-head linear models and the calibrated second stage.
 
 Stage 1: one linear SVM head per indicator plus `risk` and `offer` (does the text make an offer to the reader, as
 opposed to reporting on a scheme), applied to the whole text and to each sentence window.
-Stage 2: per head, a logistic regression over [whole-text logit, max window logit, offer logit] fitted on
-out-of-fold stage-1 logits: it calibrates, lets one paragraph of a long page carry the score, and lets the offer
+Stage 2: per head, a logistic regression over [whole-text margin, max window margin, offer margin] fitted on
+out-of-fold stage-1 margins: it calibrates, lets one paragraph of a long page carry the score, and lets the offer
 head gate texts that only report on schemes.
 """
 
@@ -15,9 +15,8 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import FeatureUnion
 
-from model.features import Segment, tokenize, windows
+from model.features import Featurizer, Segment, atoms, tokenize, window_groups
 from model.normalize import Normalized, normalize
 from model.taxonomy import CODES
 
@@ -26,26 +25,86 @@ HEADS: tuple[str, ...] = CODES + ("risk", "offer")
 
 @dataclass
 class Prepared:
-    """Normalized documents, their whole-text segments and windows, ready for the feature union."""
+    """Normalized texts cut into clauses; documents and windows are runs of those clauses."""
 
     norms: list[Normalized]
-    docs: list[Segment]
-    wins: list[list[Segment]]
+    docs: list[Segment]  # whole normalized texts with their tokens (vocabulary fitting)
+    pieces: list[Segment]  # every clause of every text, in order
+    doc_pieces: list[tuple[int, int]]  # [start, end) into `pieces` per text
+    windows: list[tuple[int, int, int]]  # (text index, start, end) into `pieces`
 
 
 def prepare(texts: list[str]) -> Prepared:
-    """Normalize, tokenize once per text, and cut sentence windows."""
+    """Normalize, tokenize once per text, cut clauses and sentence windows."""
     norms = [normalize(t) for t in texts]
-    docs, wins = [], []
-    for n in norms:
+    docs, pieces, doc_pieces, wins = [], [], [], []
+    for i, n in enumerate(norms):
         toks = tokenize(n.text)
         docs.append(Segment(n.text, toks, 0))
-        wins.append(windows(n.text, toks))
-    return Prepared(norms, docs, wins)
+        ps = atoms(n.text, toks)
+        base = len(pieces)
+        pieces.extend(ps)
+        doc_pieces.append((base, base + len(ps)))
+        wins.extend((i, base + a, base + b) for a, b in window_groups(ps))
+    return Prepared(norms, docs, pieces, doc_pieces, wins)
+
+
+def _summing(ranges: list[tuple[int, int]], n_cols: int) -> sparse.csr_matrix:
+    """A 0/1 matrix whose row r sums columns ranges[r][0]..ranges[r][1]-1."""
+    indptr = np.zeros(len(ranges) + 1, dtype=np.int64)
+    indices = []
+    for r, (a, b) in enumerate(ranges):
+        indices.append(np.arange(a, b))
+        indptr[r + 1] = indptr[r] + (b - a)
+    idx = np.concatenate(indices) if indices else np.zeros(0, dtype=np.int64)
+    return sparse.csr_matrix((np.ones(len(idx), dtype=np.float32), idx, indptr), shape=(len(ranges), n_cols))
+
+
+@dataclass
+class Features:
+    """Raw clause counts and the TF-IDF matrices of documents and windows composed from them."""
+
+    piece_counts: list[sparse.csr_matrix]
+    doc_counts: list[sparse.csr_matrix]
+    x_doc: sparse.csr_matrix
+    x_win: sparse.csr_matrix
+    win_owner: np.ndarray
+
+
+def compose(featurizer: Featurizer, prep: Prepared, fit_idf: bool = False) -> Features:
+    """Count each clause once; sum clauses into documents and windows; TF-IDF them."""
+    counts = featurizer.counts(prep.pieces)
+    n = len(prep.pieces)
+    doc_sum = _summing(prep.doc_pieces, n)
+    doc_counts = [doc_sum @ c for c in counts]
+    if fit_idf:
+        featurizer.fit_idf(doc_counts)
+    x_doc = featurizer.finish(doc_counts)
+    win_sum = _summing([(a, b) for _, a, b in prep.windows], n)
+    x_win = featurizer.finish([win_sum @ c for c in counts]) if prep.windows else x_doc[0:0]
+    owner = np.array([i for i, _, _ in prep.windows], dtype=np.int64)
+    return Features(counts, doc_counts, x_doc, x_win, owner)
+
+
+def margins(
+    weights: np.ndarray, intercepts: np.ndarray, f: Features, rows: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Stage-1 margins of documents (optionally a subset) and the max over each document's windows."""
+    idx = np.arange(f.x_doc.shape[0]) if rows is None else rows
+    doc = np.asarray(f.x_doc[idx] @ weights) + intercepts
+    win = doc.copy()
+    if f.x_win.shape[0]:
+        pos = np.full(f.x_doc.shape[0], -1, dtype=np.int64)
+        pos[idx] = np.arange(len(idx))
+        keep = pos[f.win_owner] >= 0
+        if keep.any():
+            wl = np.asarray(f.x_win[np.flatnonzero(keep)] @ weights) + intercepts
+            np.maximum.at(win, pos[f.win_owner[keep]], wl)
+    return doc, win
 
 
 def stage2_inputs(head: str, doc: np.ndarray, win: np.ndarray, gated: bool) -> np.ndarray:
-    """Stage-2 design matrix for one head from stage-1 logits (columns indexed by HEADS)."""
+    """Stage-2 design matrix for one head from stage-1 margins (columns indexed by HEADS)."""
     h = HEADS.index(head)
     cols = [doc[:, h], win[:, h]]
     if gated and head != "offer":
@@ -56,7 +115,7 @@ def stage2_inputs(head: str, doc: np.ndarray, win: np.ndarray, gated: bool) -> n
 
 @dataclass
 class ModelBundle:
-    features: FeatureUnion
+    featurizer: Featurizer
     weights: np.ndarray  # (n_features, len(HEADS)) stage-1 coefficients, float32
     intercepts: np.ndarray  # (len(HEADS),)
     combiners: dict[str, LogisticRegression]
@@ -65,40 +124,28 @@ class ModelBundle:
     gated: bool = True
     info: dict[str, Any] = field(default_factory=dict)
 
-    def stage1(self, prep: Prepared) -> tuple[sparse.csr_matrix, np.ndarray, np.ndarray, list[sparse.csr_matrix]]:
-        """Features and stage-1 logits for documents, and the max over each document's windows."""
-        x_doc = self.features.transform(prep.docs).tocsr()
-        doc_logits = np.asarray(x_doc @ self.weights) + self.intercepts
-        win_logits = doc_logits.copy()
-        flat = [w for ws in prep.wins for w in ws]
-        win_rows: list[sparse.csr_matrix] = []
-        if flat:
-            x_win = self.features.transform(flat).tocsr()
-            wl = np.asarray(x_win @ self.weights) + self.intercepts
-            k = 0
-            for i, ws in enumerate(prep.wins):
-                if ws:
-                    win_logits[i] = np.maximum(doc_logits[i], wl[k : k + len(ws)].max(axis=0))
-                    win_rows.append(x_win[k : k + len(ws)])
-                    k += len(ws)
-                else:
-                    win_rows.append(x_win[0:0])
-        else:
-            win_rows = [x_doc[0:0]] * len(prep.docs)
-        return x_doc, doc_logits, win_logits, win_rows
+    def stage1(self, prep: Prepared) -> tuple[Features, np.ndarray, np.ndarray]:
+        """Features and stage-1 margins for documents, and the max over each document's windows."""
+        f = compose(self.featurizer, prep)
+        doc, win = margins(self.weights, self.intercepts, f)
+        return f, doc, win
 
-    def probabilities(self, doc_logits: np.ndarray, win_logits: np.ndarray) -> dict[str, np.ndarray]:
+    def probabilities(
+        self,
+        doc: np.ndarray,
+        win: np.ndarray,
+        combiners: dict[str, LogisticRegression] | None = None,
+        gated: bool | None = None,
+    ) -> dict[str, np.ndarray]:
         """Calibrated probability per head, with `risk` per the chosen risk mode."""
-        probs = {
-            head: self.combiners[head].predict_proba(stage2_inputs(head, doc_logits, win_logits, self.gated))[:, 1]
-            for head in HEADS
-        }
+        combiners = combiners or self.combiners
+        gated = self.gated if gated is None else gated
+        probs = {head: combiners[head].predict_proba(stage2_inputs(head, doc, win, gated))[:, 1] for head in HEADS}
         if self.risk_mode == "derived":
-            probs["risk"] = np.max(
-                [
-                    probs[c]
-                    for c in ("recruitment_rewards", "entry_fee", "multi_level_commission", "high_return_promise")
-                ],
-                axis=0,
-            )
+            statutory = ("recruitment_rewards", "entry_fee", "multi_level_commission", "high_return_promise")
+            probs["risk"] = np.max([probs[c] for c in statutory], axis=0)
         return probs
+
+    def piece_matrix(self, f: Features, rows: np.ndarray) -> sparse.csr_matrix:
+        """TF-IDF rows of the given clauses (for evidence)."""
+        return self.featurizer.finish([c[rows] for c in f.piece_counts])

@@ -1,42 +1,20 @@
 """Evidence spans: the clauses the model itself scores highest for an indicator, mapped to original offsets.
 
-Each clause of a text is scored by the indicator's stage-1 head on its own; the best clauses (at most three,
-each narrowed to the words that carry its score when it is long) become the evidence.
+Each clause of a text is scored by the indicator's stage-1 head on its own (from the clause counts the document
+was built from, so nothing is analyzed twice); the best clauses (at most three, each narrowed to the words that
+carry its score when it is long) become the evidence.
 """
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 from scipy import sparse
 
-from model.features import _CUE_RES, _NEGATION, Segment, Token
+from model.features import _CUE_RES, _NEGATION, Segment
 from model.normalize import Normalized
 
-_CLAUSE_BREAK = re.compile(
-    r"[,，。！？!?；;:：\n、()（）【】\[\]|~]+|(?<=[a-z0-9%)])\.(?=\s|$)|\s[-–—]\s|\s(?:and|but|plus|then)\s"
-)
 MAX_SPANS = 3
 MAX_CLAUSE = 60
-MIN_CLAUSE = 2
-
-
-def clause_segments(doc: Segment) -> list[Segment]:
-    """The document cut into clauses at punctuation (and English conjunctions), with their tokens."""
-    text, segs, start = doc.text, [], 0
-    bounds = [(m.start(), m.end()) for m in _CLAUSE_BREAK.finditer(text)] + [(len(text), len(text))]
-    for bs, be in bounds:
-        s, e = start, bs
-        while s < e and text[s].isspace():
-            s += 1
-        while e > s and text[e - 1].isspace():
-            e -= 1
-        if e - s >= MIN_CLAUSE:
-            toks = tuple(Token(t.text, t.start - s, t.end - s) for t in doc.tokens if s <= t.start and t.end <= e)
-            segs.append(Segment(text[s:e], toks, doc.start + s))
-        start = be
-    return segs
 
 
 def _hits(seg: Segment, kind: str, feature: str, code: str) -> list[tuple[int, int]]:

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import logging
 import re
+from bisect import bisect_left
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import jieba
 import numpy as np
 from scipy import sparse
-from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.pipeline import FeatureUnion
+from sklearn.base import BaseEstimator
+from sklearn.feature_extraction.text import CountVectorizer
+from sklearn.preprocessing import normalize
 
 from model.facts import extract_levels
 
@@ -24,8 +26,7 @@ jieba.setLogLevel(logging.WARNING)
 _SKIP_TOKEN = re.compile(r"^[\s\W_]+$")
 
 
-@dataclass(frozen=True)
-class Token:
+class Token(NamedTuple):
     text: str
     start: int
     end: int
@@ -92,7 +93,9 @@ _PERCENT = re.compile(r"\d+(?:\.\d+)?\s*%")
 _MONEY = re.compile(r"[¥$€£]\s*\d|\d+\s*(?:元|块|万|usd|usdt|rmb|dollars?)")
 
 
-def _cue_counts(text: str) -> list[float]:
+def cue_counts(text: str) -> list[float]:
+    """Raw counts (additive over clauses): affirmed and negated cues per indicator, then denial, report, offer,
+    percentages, money amounts and statements of three or more levels."""
     feats: list[float] = []
     for rx in _CUE_RES.values():
         pos = neg = 0
@@ -101,20 +104,23 @@ def _cue_counts(text: str) -> list[float]:
                 neg += 1
             else:
                 pos += 1
-        feats.extend((np.log1p(pos), np.log1p(neg)))
-    levels = extract_levels(text)
+        feats.extend((pos, neg))
+    levels = extract_levels(text) if _LEVEL_HINT.search(text) else None
     deep = 1.0 if levels == "unlimited" or (isinstance(levels, int) and levels >= 3) else 0.0
     feats.extend(
         (
-            np.log1p(len(_DENIAL.findall(text))),
-            np.log1p(len(_REPORT.findall(text))),
-            np.log1p(len(_OFFER.findall(text))),
-            np.log1p(len(_PERCENT.findall(text))),
-            np.log1p(len(_MONEY.findall(text))),
+            len(_DENIAL.findall(text)),
+            len(_REPORT.findall(text)),
+            len(_OFFER.findall(text)),
+            len(_PERCENT.findall(text)),
+            len(_MONEY.findall(text)),
             deep,
         )
     )
     return feats
+
+
+_LEVEL_HINT = re.compile(r"[级代层]|level|generation|tier|layer|unlimited|infinite|depth")
 
 
 CUE_FEATURE_NAMES: tuple[str, ...] = tuple(
@@ -122,74 +128,132 @@ CUE_FEATURE_NAMES: tuple[str, ...] = tuple(
 ) + ("cue:denial", "cue:report", "cue:offer", "cue:percent", "cue:money", "cue:deep_levels")
 
 
-class CueFeatures(BaseEstimator, TransformerMixin):
-    """Negation-scoped cue counts per indicator plus report/offer/denial/number signals (dense, log-scaled)."""
+class Featurizer(BaseEstimator):
+    """Raw counts per text piece, composable by addition, and their TF-IDF (+ cue) form.
 
-    def __init__(self, weight: float = 1.0) -> None:
-        self.weight = weight
+    Counts are additive, so a document's or a window's counts are the sum of its clauses' counts: each clause is
+    analyzed once, and documents, sentence windows and evidence clauses all come from the same counts.
+    """
 
-    def fit(self, segments: list[Segment], y: object = None) -> CueFeatures:
+    def __init__(
+        self,
+        kinds: tuple[str, ...] = ("words", "chars", "cues"),
+        cue_weight: float = 0.5,
+        max_words: int = 60000,
+        max_chars: int = 150000,
+    ) -> None:
+        self.kinds = kinds
+        self.cue_weight = cue_weight
+        self.max_words = max_words
+        self.max_chars = max_chars
+
+    def fit(self, docs: list[Segment]) -> Featurizer:
+        """Learn the word and character vocabularies from whole documents."""
+        self.vectorizers_: dict[str, CountVectorizer] = {}
+        if "words" in self.kinds:
+            self.vectorizers_["words"] = CountVectorizer(
+                analyzer=word_analyzer, min_df=2, max_features=self.max_words, dtype=np.float32
+            ).fit(docs)
+        if "chars" in self.kinds:
+            self.vectorizers_["chars"] = CountVectorizer(
+                analyzer=char_analyzer, min_df=2, max_features=self.max_chars, dtype=np.float32
+            ).fit(docs)
         return self
 
-    def transform(self, segments: list[Segment]) -> sparse.csr_matrix:
-        rows = np.array([_cue_counts(s.text) for s in segments], dtype=np.float64).reshape(len(segments), -1)
-        return sparse.csr_matrix(rows * self.weight)
+    def counts(self, segs: list[Segment]) -> list[sparse.csr_matrix]:
+        """Raw counts per block (words, chars, cues), one row per segment."""
+        blocks = [self.vectorizers_[k].transform(segs).tocsr() for k in ("words", "chars") if k in self.vectorizers_]
+        if "cues" in self.kinds:
+            blocks.append(
+                sparse.csr_matrix(np.array([cue_counts(s.text) for s in segs], dtype=np.float32).reshape(len(segs), -1))
+            )
+        return blocks
 
-    def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
-        return np.array(CUE_FEATURE_NAMES, dtype=object)
+    def fit_idf(self, doc_counts: list[sparse.csr_matrix]) -> Featurizer:
+        """Smoothed IDF per text block from document counts (as TfidfTransformer computes it)."""
+        self.idf_: list[np.ndarray] = []
+        n = doc_counts[0].shape[0]
+        for k, block in zip(self._text_blocks(), doc_counts, strict=False):
+            df = np.bincount(block.indices, minlength=block.shape[1])
+            self.idf_.append((np.log((1 + n) / (1 + df)) + 1).astype(np.float32))
+            del k
+        return self
+
+    def _text_blocks(self) -> list[str]:
+        return [k for k in ("words", "chars") if k in self.kinds]
+
+    def finish(self, counts: list[sparse.csr_matrix]) -> sparse.csr_matrix:
+        """Sublinear TF-IDF, L2-normalized per text block; log-scaled, weighted cue counts."""
+        out = []
+        for i, _ in enumerate(self._text_blocks()):
+            x = counts[i].copy()
+            x.data = (1.0 + np.log(x.data)) * self.idf_[i][x.indices]
+            out.append(normalize(x))
+        if "cues" in self.kinds:
+            q = counts[-1].copy()
+            q.data = np.log1p(q.data) * self.cue_weight
+            out.append(q)
+        return sparse.hstack(out, format="csr", dtype=np.float32)
+
+    def feature_kinds(self) -> list[tuple[str, str]]:
+        """(block, feature) for every column of `finish`'s output."""
+        kinds: list[tuple[str, str]] = []
+        for k in self._text_blocks():
+            kinds.extend((k, f) for f in self.vectorizers_[k].get_feature_names_out())
+        if "cues" in self.kinds:
+            kinds.extend(("cues", f) for f in CUE_FEATURE_NAMES)
+        return kinds
 
 
-def build_features(kind: str = "full") -> FeatureUnion:
-    """The feature union: 'full' (words + chars + cues), or a single set ('chars', 'words') for baselines."""
-    words = TfidfVectorizer(analyzer=word_analyzer, sublinear_tf=True, min_df=2, max_features=60000, dtype=np.float32)
-    chars = TfidfVectorizer(analyzer=char_analyzer, sublinear_tf=True, min_df=2, max_features=150000, dtype=np.float32)
-    parts: list[tuple[str, object]] = []
-    if kind in ("full", "words"):
-        parts.append(("words", words))
-    if kind in ("full", "chars"):
-        parts.append(("chars", chars))
-    if kind == "full":
-        parts.append(("cues", CueFeatures(weight=0.5)))
-    if not parts:
-        raise ValueError(f"unknown feature set {kind!r}")
-    return FeatureUnion(parts)
+_CLAUSE_BREAK = re.compile(
+    r"[,，。！？!?；;:：\n、()（）【】\[\]|~]+|(?<=[a-z0-9%)])\.(?=\s|$)|\s[-–—]\s|\s(?:and|but|plus|then)\s"
+)
 
 
-_SENTENCE_END = re.compile(r"[。！？!?；;\n]+|(?<=[a-z0-9)])\.\s+")
+def atoms(text: str, tokens: tuple[Token, ...]) -> list[Segment]:
+    """The clauses of a normalized text (cut at punctuation and English conjunctions), with their tokens."""
+    segs, start = [], 0
+    starts = [t.start for t in tokens]
+    bounds = [(m.start(), m.end()) for m in _CLAUSE_BREAK.finditer(text)] + [(len(text), len(text))]
+    for bs, be in bounds:
+        s, e = start, bs
+        while s < e and text[s].isspace():
+            s += 1
+        while e > s and text[e - 1].isspace():
+            e -= 1
+        if e > s:
+            lo, hi = bisect_left(starts, s), bisect_left(starts, e)
+            toks = tuple(Token(t.text, t.start - s, t.end - s) for t in tokens[lo:hi] if t.end <= e)
+            segs.append(Segment(text[s:e], toks, s))
+        start = be
+    if not segs:
+        segs.append(Segment(text, tokens, 0))
+    return segs
+
+
 WINDOW_CHARS = 120
 
 
-def windows(text: str, tokens: tuple[Token, ...]) -> list[Segment]:
-    """Sentence windows of about WINDOW_CHARS characters over a long text (none for short texts)."""
-    if len(text) <= WINDOW_CHARS:
+def window_groups(pieces: list[Segment]) -> list[tuple[int, int]]:
+    """Runs of consecutive clauses spanning about WINDOW_CHARS characters, at a stride of about half a window.
+
+    Returns [start, end) clause index ranges; none when the whole text fits in one window.
+    """
+    if len(pieces) <= 1 or pieces[-1].start + len(pieces[-1].text) - pieces[0].start <= WINDOW_CHARS:
         return []
-    bounds, start = [], 0
-    for m in _SENTENCE_END.finditer(text):
-        bounds.append((start, m.end()))
-        start = m.end()
-    if start < len(text):
-        bounds.append((start, len(text)))
-    spans: list[tuple[int, int]] = []
-    for i, (s, _) in enumerate(bounds):
-        if spans and s < spans[-1][0] + WINDOW_CHARS // 2 and spans[-1][1] >= bounds[i][1]:
-            continue  # stride of about half a window: overlapping enough to keep a paragraph whole
-        e = s
-        for _, be in bounds[i:]:
-            if be - s > WINDOW_CHARS and e > s:
-                break
-            e = be
-        e = min(e, s + 2 * WINDOW_CHARS)  # a run-on "sentence" (voice-to-text) is cut
-        if not spans or e > spans[-1][1]:
-            spans.append((s, e))
-    if len(spans) <= 1:
-        spans = [(s, min(s + WINDOW_CHARS, len(text))) for s in range(0, len(text), WINDOW_CHARS // 2)]
-    segs = []
-    for s, e in spans:
-        segs.append(
-            Segment(
-                text[s:e],
-                tuple(Token(t.text, t.start - s, t.end - s) for t in tokens if s <= t.start and t.end <= e),
-                s,
-            )
-        )
-    return segs
+    groups: list[tuple[int, int]] = []
+    i = 0
+    while i < len(pieces):
+        j = i + 1
+        while j < len(pieces) and pieces[j].start + len(pieces[j].text) - pieces[i].start <= WINDOW_CHARS:
+            j += 1
+        if not groups or j > groups[-1][1]:
+            groups.append((i, j))
+        if j >= len(pieces):
+            break
+        # next window starts at the first clause past half a window (always moving forward)
+        k = i + 1
+        while k < j and pieces[k].start - pieces[i].start < WINDOW_CHARS // 2:
+            k += 1
+        i = k
+    return groups

@@ -10,9 +10,9 @@ import numpy as np
 import sklearn
 
 from model import artifact
-from model.bundle import ModelBundle, Prepared, prepare
+from model.bundle import Features, ModelBundle, Prepared, prepare
 from model.contract import Evidence, IndicatorResult, Result
-from model.evidence import clause_segments, find_evidence
+from model.evidence import find_evidence
 from model.facts import extract_facts
 from model.taxonomy import CODES
 
@@ -59,43 +59,57 @@ class Scorer:
         ids = ids if ids is not None else [None] * len(texts)
         with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
             prep = prepare(texts)
-            _, doc_logits, win_logits, _ = self.bundle.stage1(prep)
-            probs = self.bundle.probabilities(doc_logits, win_logits)
-            return [self._result(i, texts[i], ids[i], prep, probs) for i in range(len(texts))]
+            feats, doc, win = self.bundle.stage1(prep)
+            probs = self.bundle.probabilities(doc, win)
+            scores = {code: np.round(probs[code], 4) for code in (*CODES, "risk", "offer")}
+            flags = {code: scores[code] >= self.thresholds[code] for code in CODES}
+            spans = self._evidence(prep, feats, flags)
+        results = []
+        for i, text in enumerate(texts):
+            indicators = [
+                IndicatorResult(
+                    code,
+                    float(scores[code][i]),
+                    bool(flags[code][i]),
+                    [Evidence(s, e, text[s:e]) for s, e in spans.get((i, code), [])],
+                )
+                for code in CODES
+            ]
+            risk = float(scores["risk"][i])
+            results.append(
+                Result(
+                    id=ids[i],
+                    risk_score=risk,
+                    risk_level=risk_level(risk, self.levels),
+                    flagged=risk >= self.thresholds["risk"],
+                    indicators=indicators,
+                    facts=extract_facts(prep.norms[i].text),
+                    model_version=self.version,
+                    offer_score=float(scores["offer"][i]),
+                )
+            )
+        return results
 
-    def _result(
-        self,
-        i: int,
-        text: str,
-        row_id: str | None,
-        prep: Prepared,
-        probs: dict[str, np.ndarray],
-    ) -> Result:
-        scores = {code: round(float(probs[code][i]), 4) for code in CODES}
-        flagged = {code: scores[code] >= self.thresholds[code] for code in CODES}
-        spans: dict[str, list[tuple[int, int]]] = {code: [] for code in CODES}
-        if any(flagged.values()):
-            clauses = clause_segments(prep.docs[i])
-            if clauses:
-                cx = self.bundle.features.transform(clauses).tocsr()
-                cl = np.asarray(cx @ self.bundle.weights) + self.bundle.intercepts
-                for h, code in enumerate(CODES):
-                    if flagged[code]:
-                        spans[code] = find_evidence(
-                            prep.norms[i], clauses, cx, cl, h, self.bundle.weights, self.bundle.feature_kinds, code
-                        )
-        indicators = [
-            IndicatorResult(code, scores[code], flagged[code], [Evidence(s, e, text[s:e]) for s, e in spans[code]])
-            for code in CODES
-        ]
-        risk = round(float(probs["risk"][i]), 4)
-        return Result(
-            id=row_id,
-            risk_score=risk,
-            risk_level=risk_level(risk, self.levels),
-            flagged=risk >= self.thresholds["risk"],
-            indicators=indicators,
-            facts=extract_facts(prep.norms[i].text),
-            model_version=self.version,
-            offer_score=round(float(probs["offer"][i]), 4),
-        )
+    def _evidence(
+        self, prep: Prepared, feats: Features, flags: dict[str, np.ndarray]
+    ) -> dict[tuple[int, str], list[tuple[int, int]]]:
+        """Evidence spans for every flagged (text, indicator), from one matrix of all their clauses."""
+        flagged_docs = [i for i in range(len(prep.norms)) if any(flags[c][i] for c in CODES)]
+        if not flagged_docs:
+            return {}
+        rows = np.concatenate([np.arange(*prep.doc_pieces[i]) for i in flagged_docs])
+        x = self.bundle.piece_matrix(feats, rows)
+        logits = np.asarray(x @ self.bundle.weights) + self.bundle.intercepts
+        out: dict[tuple[int, str], list[tuple[int, int]]] = {}
+        k = 0
+        for i in flagged_docs:
+            a, b = prep.doc_pieces[i]
+            n = b - a
+            clauses, cx, cl = prep.pieces[a:b], x[k : k + n], logits[k : k + n]
+            k += n
+            for h, code in enumerate(CODES):
+                if flags[code][i]:
+                    out[(i, code)] = find_evidence(
+                        prep.norms[i], clauses, cx, cl, h, self.bundle.weights, self.bundle.feature_kinds, code
+                    )
+        return out

@@ -1,4 +1,8 @@
-"""Streaming batch scoring for `redflag score`: read rows, score in chunks, write one output row per input row."""
+"""Streaming batch scoring for `redflag score`: read rows, score in chunks, write one output row per input row.
+
+The parent process only reads raw records and writes finished text; parsing, validation, scoring and formatting
+happen per chunk (in worker processes with --jobs), so memory stays flat and throughput scales with workers.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -22,13 +26,26 @@ from model.contract import DEFAULT_MAX_CHARS, RowError, check_text, csv_columns,
 FORMATS = ("jsonl", "csv")
 
 
+@dataclass(frozen=True)
+class Options:
+    """What a chunk needs to be turned into output text (sent to workers with every chunk)."""
+
+    in_fmt: str
+    out_fmt: str
+    text_field: str
+    id_field: str
+    max_chars: int
+    columns: tuple[str, ...] = ()  # CSV output columns
+
+
 @dataclass
-class InRow:
-    line: int
-    id: str | None
-    text: Any
-    fields: dict[str, Any]
-    error: tuple[str, str] | None = None
+class Done:
+    """A scored chunk: its output text and counts."""
+
+    text: str
+    rows: int
+    errors: int
+    flagged: int
 
 
 @dataclass
@@ -65,40 +82,69 @@ def detect_format(path: str, explicit: str | None) -> str:
     return "csv" if name.endswith(".csv") else "jsonl"
 
 
-def read_rows(stream: IO[str], text_field: str, id_field: str, max_chars: int) -> Iterator[InRow]:
-    """Every JSON Lines input row, valid or not, with its 1-based line number."""
-    for n, line in enumerate(stream, 1):
-        if not line.strip():
-            yield InRow(n, str(n), None, {}, ("empty_line", f"line {n} is empty"))
-            continue
+def parse_record(n: int, raw: Any, opts: Options) -> tuple[str | None, Any, dict[str, Any], tuple[str, str] | None]:
+    """(id, text, other fields, error) of one raw record: a JSONL line or a CSV row dict."""
+    if isinstance(raw, str):
+        if not raw.strip():
+            return str(n), None, {}, ("empty_line", f"line {n} is empty")
         try:
-            obj = json.loads(line)
+            obj = json.loads(raw)
         except ValueError as e:
-            yield InRow(n, str(n), None, {}, ("invalid_json", f"line {n} is not valid JSON: {e}"))
-            continue
+            return str(n), None, {}, ("invalid_json", f"line {n} is not valid JSON: {e}")
         if not isinstance(obj, dict):
-            yield InRow(n, str(n), None, {}, ("invalid_row", f"line {n} is a JSON {type(obj).__name__}, not an object"))
-            continue
-        yield _in_row(n, obj, text_field, id_field, max_chars)
-
-
-def _in_row(n: int, obj: dict[str, Any], text_field: str, id_field: str, max_chars: int) -> InRow:
-    raw_id = obj.get(id_field)
+            return str(n), None, {}, ("invalid_row", f"line {n} is a JSON {type(obj).__name__}, not an object")
+    else:
+        obj = raw
+    raw_id = obj.get(opts.id_field)
     row_id = str(raw_id) if raw_id not in (None, "") else str(n)
-    fields = {k: v for k, v in obj.items() if k not in (text_field, id_field)}
-    if text_field not in obj:
-        return InRow(n, row_id, None, fields, ("missing_text", f"line {n} has no {text_field!r} field"))
-    text = obj[text_field]
-    problem = check_text(text, max_chars)
+    fields = {k: v for k, v in obj.items() if k not in (opts.text_field, opts.id_field)}
+    if opts.text_field not in obj:
+        return row_id, None, fields, ("missing_text", f"line {n} has no {opts.text_field!r} field")
+    text = obj[opts.text_field]
+    problem = check_text(text, opts.max_chars)
     if problem:
-        return InRow(n, row_id, text, fields, (problem[0], f"line {n}: {problem[1]}"))
-    return InRow(n, row_id, text, fields)
+        return row_id, text, fields, (problem[0], f"line {n}: {problem[1]}")
+    return row_id, text, fields, None
 
 
-def chunked(rows: Iterable[InRow], size: int) -> Iterator[list[InRow]]:
-    chunk: list[InRow] = []
+def score_records(scorer: Any, chunk: list[tuple[int, Any]], opts: Options) -> list[dict[str, Any]]:
+    """Output dicts for a chunk of (line number, raw record), in order: results, or error rows naming the line."""
+    parsed = [(n, *parse_record(n, raw, opts)) for n, raw in chunk]
+    valid = [p for p in parsed if p[4] is None]
+    results = iter(scorer.score([p[2] for p in valid], [p[1] for p in valid])) if valid else iter(())
+    out = []
+    for n, row_id, _text, fields, error in parsed:
+        if error is not None:
+            out.append({**fields, **RowError(row_id, error[0], error[1], n).to_dict()})
+        else:
+            out.append({**fields, **next(results).to_dict()})
+    return out
+
+
+def format_rows(rows: list[dict[str, Any]], opts: Options) -> str:
+    if opts.out_fmt == "jsonl":
+        return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=list(opts.columns), extrasaction="ignore")
     for r in rows:
-        chunk.append(r)
+        w.writerow(flatten(r))
+    return buf.getvalue()
+
+
+def process_chunk(scorer: Any, chunk: list[tuple[int, Any]], opts: Options) -> Done:
+    rows = score_records(scorer, chunk, opts)
+    return Done(
+        format_rows(rows, opts),
+        len(rows),
+        sum(1 for r in rows if "error" in r),
+        sum(1 for r in rows if r.get("flagged")),
+    )
+
+
+def chunked(records: Iterator[tuple[int, Any]], size: int) -> Iterator[list[tuple[int, Any]]]:
+    chunk: list[tuple[int, Any]] = []
+    for rec in records:
+        chunk.append(rec)
         if len(chunk) >= size:
             yield chunk
             chunk = []
@@ -106,57 +152,46 @@ def chunked(rows: Iterable[InRow], size: int) -> Iterator[list[InRow]]:
         yield chunk
 
 
-def score_chunk(scorer: Any, chunk: list[InRow]) -> list[dict[str, Any]]:
-    """Output dicts for a chunk, in order: results for valid rows, error rows (with line) for the rest."""
-    valid = [r for r in chunk if r.error is None]
-    results = iter(scorer.score([r.text for r in valid], [r.id for r in valid])) if valid else iter(())
-    out = []
-    for r in chunk:
-        if r.error is not None:
-            d = {**r.fields, **RowError(r.id, r.error[0], r.error[1], r.line).to_dict()}
-        else:
-            d = {**r.fields, **next(results).to_dict()}
-        out.append(d)
-    return out
-
-
 _WORKER_SCORER: Any = None
 
 
 def _worker_init(model_path: str | None) -> None:
     global _WORKER_SCORER
-    import signal
-
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops the pool
     from model.scorer import Scorer
 
     _WORKER_SCORER = Scorer.load(Path(model_path) if model_path else None)
 
 
-def _worker_score(chunk: list[InRow]) -> list[dict[str, Any]]:
-    return score_chunk(_WORKER_SCORER, chunk)
+def _worker_process(chunk: list[tuple[int, Any]], opts: Options) -> Done:
+    return process_chunk(_WORKER_SCORER, chunk, opts)
 
 
-class Writer:
-    """Writes output rows as JSON Lines or CSV, flushing after each chunk so an interrupted run keeps whole rows."""
+def _records(src: IO[str], in_fmt: str, text_field: str) -> tuple[Iterator[tuple[int, Any]], list[str]]:
+    """(line number, raw record) pairs and, for CSV, the header."""
+    if in_fmt == "csv":
+        reader = csv.DictReader(src)
+        if reader.fieldnames is None or text_field not in reader.fieldnames:
+            raise ValueError(f"CSV input has no {text_field!r} column (columns: {reader.fieldnames})")
+        return ((n, dict(rec)) for n, rec in enumerate(reader, 1)), list(reader.fieldnames)
+    return ((n, line) for n, line in enumerate(src, 1)), []
 
-    def __init__(self, stream: IO[str], fmt: str, extra_columns: list[str] | None = None) -> None:
-        self.stream, self.fmt = stream, fmt
-        self.written = 0
-        self._csv: csv.DictWriter[str] | None = None
-        self._extra = extra_columns or []
 
-    def write(self, rows: list[dict[str, Any]]) -> None:
-        if self.fmt == "jsonl":
-            self.stream.write("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
-        else:
-            if self._csv is None:
-                self._csv = csv.DictWriter(self.stream, fieldnames=csv_columns() + self._extra, extrasaction="ignore")
-                self._csv.writeheader()
-            for r in rows:
-                self._csv.writerow(flatten(r))
-        self.stream.flush()
-        self.written += len(rows)
+def _csv_columns(header: list[str], first: list[tuple[int, Any]], opts: Options) -> tuple[str, ...]:
+    """Flat columns plus the input's other fields (CSV header, or the keys seen in the first JSONL chunk)."""
+    extra: list[str] = []
+    if header:
+        extra = [c for c in header if c not in (opts.text_field, opts.id_field)]
+    else:
+        for _, raw in first:
+            try:
+                obj = json.loads(raw)
+            except ValueError:
+                continue
+            if isinstance(obj, dict):
+                extra.extend(k for k in obj if k not in (opts.text_field, opts.id_field) and k not in extra)
+    base = csv_columns()
+    return tuple(base + [c for c in extra if c not in base])
 
 
 def run(
@@ -172,24 +207,18 @@ def run(
     progress: bool = False,
     scorer: Any = None,
 ) -> Summary:
-    """Score INPUT into OUTPUT; returns the summary. KeyboardInterrupt propagates after whole rows are flushed."""
+    """Score INPUT into OUTPUT and return the summary; Ctrl-C stops after the chunk being written."""
     in_fmt = detect_format(input_path, None) if input_path != "-" else "jsonl"
     out_fmt = detect_format(output_path, fmt) if output_path != "-" else (fmt or "jsonl")
     summary = Summary()
-    extra: list[str] = []
     with open_text(input_path, "r") as src:
-        if in_fmt == "csv":
-            reader = csv.DictReader(src)
-            if reader.fieldnames is None or text_field not in reader.fieldnames:
-                raise ValueError(f"CSV input has no {text_field!r} column (columns: {reader.fieldnames})")
-            extra = [c for c in reader.fieldnames if c not in (text_field, id_field)]
-            rows: Iterator[InRow] = (
-                _in_row(n, dict(rec), text_field, id_field, max_chars) for n, rec in enumerate(reader, 1)
-            )
-        else:
-            rows = read_rows(src, text_field, id_field, max_chars)
+        records, header = _records(src, in_fmt, text_field)
+        chunks = chunked(records, batch_size)
+        opts = Options(in_fmt, out_fmt, text_field, id_field, max_chars)
+        first = next(chunks, None)
+        if out_fmt == "csv":
+            opts = Options(in_fmt, out_fmt, text_field, id_field, max_chars, _csv_columns(header, first or [], opts))
         out = open_text(output_path, "w")
-        writer = Writer(out, out_fmt, extra)
         bar = None
         if progress:
             from tqdm import tqdm
@@ -197,13 +226,17 @@ def run(
             bar = tqdm(unit="rows", file=sys.stderr, smoothing=0.1)
         stop = _StopFlag()
         try:
-            for scored in _score_stream(chunked(rows, batch_size), jobs, model_path, scorer):
-                writer.write(scored)
-                summary.rows += len(scored)
-                summary.errors += sum(1 for r in scored if "error" in r)
-                summary.flagged += sum(1 for r in scored if r.get("flagged"))
+            if out_fmt == "csv":
+                csv.writer(out).writerow(opts.columns)
+            all_chunks = _prepend(first, chunks)
+            for done in _score_stream(all_chunks, opts, jobs, model_path, scorer):
+                out.write(done.text)
+                out.flush()  # whole chunks only: an interrupted run leaves whole rows
+                summary.rows += done.rows
+                summary.errors += done.errors
+                summary.flagged += done.flagged
                 if bar is not None:
-                    bar.update(len(scored))
+                    bar.update(done.rows)
                 if stop.requested:
                     summary.interrupted = True
                     break
@@ -214,6 +247,14 @@ def run(
             if out is not sys.stdout:
                 out.close()
     return summary
+
+
+def _prepend(
+    first: list[tuple[int, Any]] | None, rest: Iterator[list[tuple[int, Any]]]
+) -> Iterator[list[tuple[int, Any]]]:
+    if first is not None:
+        yield first
+        yield from rest
 
 
 class _StopFlag:
@@ -236,15 +277,15 @@ class _StopFlag:
 
 
 def _score_stream(
-    chunks: Iterator[list[InRow]], jobs: int, model_path: str | None, scorer: Any
-) -> Iterator[list[dict[str, Any]]]:
+    chunks: Iterator[list[tuple[int, Any]]], opts: Options, jobs: int, model_path: str | None, scorer: Any
+) -> Iterator[Done]:
     if jobs <= 1:
         if scorer is None:
             from model.scorer import Scorer
 
             scorer = Scorer.load(Path(model_path) if model_path else None)
         for chunk in chunks:
-            yield score_chunk(scorer, chunk)
+            yield process_chunk(scorer, chunk, opts)
         return
     import multiprocessing as mp
 
@@ -253,7 +294,7 @@ def _score_stream(
         # results leave in input order; at most 2 chunks per worker in flight keeps memory flat
         pending: collections.deque[Any] = collections.deque()
         for chunk in chunks:
-            pending.append(pool.apply_async(_worker_score, (chunk,)))
+            pending.append(pool.apply_async(_worker_process, (chunk, opts)))
             if len(pending) >= 2 * jobs:
                 yield pending.popleft().get()
         while pending:

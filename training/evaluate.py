@@ -42,10 +42,7 @@ def evaluate(
         model_pred[key] = predictions(bundle, prep, thresholds)
         ungated = bundle.info.get("ungated_combiners")
         if ungated:
-            saved = bundle.gated
-            bundle.gated = False
             ungated_pred[key] = predictions(bundle, prep, thresholds, ungated)
-            bundle.gated = saved
     log("fitting the char-n-gram baseline…")
     chars = single_feature_model(split["train"], split["dev"], sets, "chars")
     sections = [f"# redflag evaluation — model {manifest['version']}", ""]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +15,8 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.svm import LinearSVC
 
 from model import artifact
-from model.bundle import HEADS, ModelBundle, Prepared, prepare, stage2_inputs
-from model.features import build_features
+from model.bundle import HEADS, ModelBundle, Prepared, compose, margins, prepare, stage2_inputs
+from model.features import Featurizer
 from model.taxonomy import CODES, HARD_NEGATIVE_FAMILIES
 from training.corpus import CORPUS_PATH, HOLDOUT_PATH, Row, corpus_hash, load_rows
 from training.metrics import Predictions, by_language
@@ -31,35 +30,6 @@ MAX_HARD_NEG_FPR = 0.03
 def head_labels(rows: list[Row]) -> np.ndarray:
     """(n_rows, len(HEADS)) 0/1 targets: the five indicators, risk, and whether the text makes an offer."""
     return np.array([[r.labels[c] for c in CODES] + [r.risk, r.is_offer] for r in rows], dtype=int)
-
-
-@dataclass
-class Matrices:
-    x_doc: sparse.csr_matrix
-    x_win: sparse.csr_matrix
-    owner: np.ndarray  # document index of each window row
-
-
-def featurize(features: Any, prep: Prepared) -> Matrices:
-    x_doc = features.transform(prep.docs).tocsr()
-    flat = [w for ws in prep.wins for w in ws]
-    owner = np.array([i for i, ws in enumerate(prep.wins) for _ in ws], dtype=int)
-    x_win = features.transform(flat).tocsr() if flat else sparse.csr_matrix((0, x_doc.shape[1]), dtype=x_doc.dtype)
-    return Matrices(x_doc, x_win, owner)
-
-
-def logits(w: np.ndarray, b: np.ndarray, m: Matrices, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Stage-1 logits for documents (optionally a subset) and the max over each document's windows."""
-    idx = np.arange(m.x_doc.shape[0]) if rows is None else rows
-    doc = np.asarray(m.x_doc[idx] @ w) + b
-    win = doc.copy()
-    if m.x_win.shape[0]:
-        pos = {d: k for k, d in enumerate(idx)}
-        sel = np.array([j for j, d in enumerate(m.owner) if d in pos], dtype=int)
-        if len(sel):
-            wl = np.asarray(m.x_win[sel] @ w) + b
-            np.maximum.at(win, np.array([pos[d] for d in m.owner[sel]]), wl)
-    return doc, win
 
 
 def fit_heads(x: sparse.csr_matrix, y: np.ndarray, c: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -123,16 +93,11 @@ def high_level_threshold(y: np.ndarray, p: np.ndarray, flag_t: float, precision:
 
 
 def predictions(
-    bundle: ModelBundle, prep: Prepared, thresholds: dict[str, float], combiners: dict | None = None
+    bundle: ModelBundle, prep: Prepared, thresholds: dict[str, float], ungated: dict | None = None
 ) -> Predictions:
-    _, doc, win, _ = bundle.stage1(prep)
-    if combiners is not None:
-        saved = bundle.combiners
-        bundle.combiners = combiners
-        probs = bundle.probabilities(doc, win)
-        bundle.combiners = saved
-    else:
-        probs = bundle.probabilities(doc, win)
+    """Scores and flags for prepared texts; `ungated` evaluates the second stage without the offer gate."""
+    _, doc, win = bundle.stage1(prep)
+    probs = bundle.probabilities(doc, win, ungated, gated=False) if ungated else bundle.probabilities(doc, win)
     return Predictions(
         probs["risk"],
         probs["risk"] >= thresholds["risk"],
@@ -144,29 +109,26 @@ def predictions(
 def fit_bundle(
     train: list[Row], seed: int = SEED, log: Callable[[str], None] = print
 ) -> tuple[ModelBundle, dict[str, LogisticRegression]]:
-    """Features, stage-1 heads and (gated, ungated) stage-2 combiners fitted on the train rows only."""
+    """Featurizer, stage-1 heads and (gated, ungated) stage-2 combiners fitted on the train rows only."""
     t0 = time.perf_counter()
     prep = prepare([r.text for r in train])
-    features = build_features("full")
-    features.fit(prep.docs)
-    m = featurize(features, prep)
+    featurizer = Featurizer().fit(prep.docs)
+    f = compose(featurizer, prep, fit_idf=True)
     y = head_labels(train)
-    log(f"  features: {m.x_doc.shape[1]} columns, {m.x_win.shape[0]} windows ({time.perf_counter() - t0:.1f}s)")
+    log(f"  features: {f.x_doc.shape[1]} columns, {f.x_win.shape[0]} windows ({time.perf_counter() - t0:.1f}s)")
     oof_doc = np.zeros((len(train), len(HEADS)))
     oof_win = np.zeros((len(train), len(HEADS)))
     strat = y[:, HEADS.index("risk")] * 2 + y[:, HEADS.index("offer")]
     for k, (tr, va) in enumerate(
         StratifiedKFold(FOLDS, shuffle=True, random_state=seed).split(np.zeros(len(train)), strat)
     ):
-        w, b = fit_heads(m.x_doc[tr], y[tr], STAGE1_C, seed)
-        oof_doc[va], oof_win[va] = logits(w, b, m, va)
+        w, b = fit_heads(f.x_doc[tr], y[tr], STAGE1_C, seed)
+        oof_doc[va], oof_win[va] = margins(w, b, f, va)
         log(f"  fold {k + 1}/{FOLDS} ({time.perf_counter() - t0:.1f}s)")
-    w, b = fit_heads(m.x_doc, y, STAGE1_C, seed)
+    w, b = fit_heads(f.x_doc, y, STAGE1_C, seed)
     gated = fit_combiners(oof_doc, oof_win, y, True, seed)
     ungated = fit_combiners(oof_doc, oof_win, y, False, seed)
-    names = features.get_feature_names_out()
-    kinds = [tuple(n.split("__", 1)) for n in names]
-    bundle = ModelBundle(features, w, b, gated, kinds, risk_mode="own", gated=True)
+    bundle = ModelBundle(featurizer, w, b, gated, featurizer.feature_kinds(), risk_mode="own", gated=True)
     log(f"  fitted ({time.perf_counter() - t0:.1f}s)")
     return bundle, ungated
 
@@ -175,7 +137,7 @@ def pick_thresholds(
     bundle: ModelBundle, dev: list[Row], prep: Prepared
 ) -> tuple[dict[str, float], dict[str, float], dict[str, Any]]:
     """Thresholds per indicator and for risk on dev; also decides own vs derived risk head."""
-    _, doc, win, _ = bundle.stage1(prep)
+    _, doc, win = bundle.stage1(prep)
     y = head_labels(dev)
     hard = np.array([r.stratum in HARD_NEGATIVE_FAMILIES for r in dev])
     thresholds: dict[str, float] = {}
