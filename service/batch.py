@@ -89,7 +89,7 @@ def parse_record(n: int, raw: Any, opts: Options) -> tuple[str | None, Any, dict
             return str(n), None, {}, ("empty_line", f"line {n} is empty")
         try:
             obj = json.loads(raw)
-        except ValueError as e:
+        except (ValueError, RecursionError) as e:  # RecursionError: nesting deeper than the decoder goes
             return str(n), None, {}, ("invalid_json", f"line {n} is not valid JSON: {e}")
         if not isinstance(obj, dict):
             return str(n), None, {}, ("invalid_row", f"line {n} is a JSON {type(obj).__name__}, not an object")
@@ -186,7 +186,7 @@ def _csv_columns(header: list[str], first: list[tuple[int, Any]], opts: Options)
         for _, raw in first:
             try:
                 obj = json.loads(raw)
-            except ValueError:
+            except (ValueError, RecursionError):
                 continue
             if isinstance(obj, dict):
                 extra.extend(k for k in obj if k not in (opts.text_field, opts.id_field) and k not in extra)
