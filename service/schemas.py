@@ -15,7 +15,11 @@ class ScoreRequest(BaseModel):
         extra="ignore",
         json_schema_extra={"examples": [{"id": "zh-1", "text": ZH_EXAMPLE}, {"id": "en-1", "text": EN_EXAMPLE}]},
     )
-    text: str = Field(description="The description to score (zh, en or mixed); 1 to 20,000 characters.")
+    # minLength/pattern document the rule; the handler enforces it so errors keep their codes (empty_text, 413).
+    text: str = Field(
+        description="The description to score (zh, en or mixed); 1 to 20,000 characters, not only whitespace.",
+        json_schema_extra={"minLength": 1, "pattern": r"\S"},
+    )
     id: str | None = Field(default=None, max_length=256, description="Your id for this text, echoed back.")
 
 
@@ -32,7 +36,9 @@ class BatchRequest(BaseModel):
         extra="ignore",
         json_schema_extra={"examples": [{"items": [{"id": "a", "text": ZH_EXAMPLE}, {"id": "b", "text": EN_EXAMPLE}]}]},
     )
-    items: list[BatchItem] = Field(description="Up to 256 items, scored in order.")
+    items: list[BatchItem] = Field(
+        description="1 to 256 items, scored in order.", json_schema_extra={"minItems": 1, "maxItems": 256}
+    )
 
 
 class EvidenceOut(BaseModel):
