@@ -16,7 +16,7 @@ import numpy as np
 from scipy import sparse
 from sklearn.linear_model import LogisticRegression
 
-from model.features import Featurizer, Segment, atoms, tokenize, window_groups
+from model.features import N_CUE_FEATURES, Featurizer, Segment, atoms, cue_counts, tokenize, window_groups
 from model.normalize import Normalized, normalize
 from model.taxonomy import CODES
 
@@ -71,9 +71,17 @@ class Features:
     win_owner: np.ndarray
 
 
+def clause_cues(prep: Prepared) -> np.ndarray:
+    """Cue counts per clause, each regex run once per text (negation context crosses clause boundaries)."""
+    blocks = []
+    for norm, (a, b) in zip(prep.norms, prep.doc_pieces, strict=True):
+        blocks.append(cue_counts(norm.text, [p.start for p in prep.pieces[a:b]]))
+    return np.vstack(blocks) if blocks else np.zeros((0, N_CUE_FEATURES), dtype=np.float32)
+
+
 def compose(featurizer: Featurizer, prep: Prepared, fit_idf: bool = False) -> Features:
     """Count each clause once; sum clauses into documents and windows; TF-IDF them."""
-    counts = featurizer.counts(prep.pieces)
+    counts = featurizer.counts(prep.pieces, clause_cues(prep) if "cues" in featurizer.kinds else None)
     n = len(prep.pieces)
     doc_sum = _summing(prep.doc_pieces, n)
     doc_counts = [doc_sum @ c for c in counts]

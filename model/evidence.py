@@ -23,9 +23,9 @@ def _hits(seg: Segment, kind: str, feature: str, code: str) -> list[tuple[int, i
         parts = feature.split(" ")
         toks = seg.tokens
         return [
-            (toks[i].start, toks[i + len(parts) - 1].end)
+            (toks[i][1], toks[i + len(parts) - 1][2])
             for i in range(len(toks) - len(parts) + 1)
-            if all(toks[i + k].text == p for k, p in enumerate(parts))
+            if all(toks[i + k][0] == p for k, p in enumerate(parts))
         ]
     if kind == "chars":
         out, i = [], text.find(feature)
@@ -43,17 +43,19 @@ def _hits(seg: Segment, kind: str, feature: str, code: str) -> list[tuple[int, i
 
 
 def _narrow(
-    seg: Segment, row: sparse.csr_matrix, weights: np.ndarray, kinds: list[tuple[str, str]], code: str
+    seg: Segment, x: sparse.csr_matrix, r: int, weights: np.ndarray, kinds: list[tuple[str, str]], code: str
 ) -> tuple[int, int]:
     """Within a long clause, the stretch covering the hits of its top positive features."""
     if len(seg.text) <= MAX_CLAUSE:
         return 0, len(seg.text)
-    contrib = row.data * weights[row.indices]
+    lo, hi = x.indptr[r], x.indptr[r + 1]
+    row_idx, row_data = x.indices[lo:hi], x.data[lo:hi]
+    contrib = row_data * weights[row_idx]
     hits: list[tuple[int, int]] = []
     for j in np.argsort(-contrib)[:8]:
         if contrib[j] <= 0:
             break
-        kind, feature = kinds[row.indices[j]]
+        kind, feature = kinds[row_idx[j]]
         hits.extend(_hits(seg, kind, feature, code))
     if not hits:
         return 0, MAX_CLAUSE
@@ -76,7 +78,8 @@ def _narrow(
 def find_evidence(
     norm: Normalized,
     clauses: list[Segment],
-    clause_x: sparse.csr_matrix,
+    x: sparse.csr_matrix,
+    first_row: int,
     clause_logits: np.ndarray,
     head: int,
     weights: np.ndarray,
@@ -94,7 +97,7 @@ def find_evidence(
     spans = []
     for i in sorted(picked):
         seg = clauses[i]
-        s, e = _narrow(seg, clause_x[i], weights[:, head], kinds, code)
+        s, e = _narrow(seg, x, first_row + i, weights[:, head], kinds, code)
         while s < e and seg.text[s].isspace():
             s += 1
         while e > s and seg.text[e - 1].isspace():

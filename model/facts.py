@@ -139,6 +139,20 @@ def _currency(pre: str | None, post: str | None) -> str:
     return ""
 
 
+def level_mentions(text: str) -> list[tuple[int, int | str]]:
+    """(position, depth) of every statement of pay-plan depth: an int, or 'unlimited'."""
+    found: list[tuple[int, int | str]] = [(m.start(), "unlimited") for m in _UNLIMITED.finditer(text)]
+    for m in _LEVELS_ZH.finditer(text):
+        n = zh_number(m.group(1))
+        if n is not None and 2 <= n <= 50:
+            found.append((m.start(), n))
+    for m in _LEVELS_EN.finditer(text):
+        tok = m.group(1).lower()
+        found.append((m.start(), int(tok) if tok.isdigit() else _EN_WORDS[tok]))
+    found.extend((m.start(), int(m.group(1))) for m in _LEVEL_N_EN.finditer(text))
+    return [(p, d) for p, d in found if d == "unlimited" or 2 <= d <= 50]
+
+
 def extract_levels(text: str) -> int | str | None:
     """Depth of the pay plan: an int, 'unlimited', or None."""
     if _UNLIMITED.search(text):

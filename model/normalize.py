@@ -31,6 +31,7 @@ _EVASIONS = {
     "chuan销": "传销",
 }
 _EVASION_RE = re.compile("|".join(re.escape(k) for k in sorted(_EVASIONS, key=len, reverse=True)))
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 _ZERO_WIDTH = {0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF, 0x00AD, 0x180E}
 
 
@@ -121,7 +122,7 @@ def normalize(text: str) -> Normalized:
     """NFKC, zero-width/control removal, traditional→simplified, lower case, collapsed evasions; offsets kept."""
     table, t2s = _tables()
     fast = text.translate(table)
-    if len(fast) == len(text) and all(ord(c) < 0x10000 for c in text):
+    if len(fast) == len(text) and not _ASTRAL.search(text):
         out, offsets = fast, list(range(len(text)))
     else:
         chunks, offsets = [], []

@@ -105,11 +105,11 @@ class Scorer:
         for i in flagged_docs:
             a, b = prep.doc_pieces[i]
             n = b - a
-            clauses, cx, cl = prep.pieces[a:b], x[k : k + n], logits[k : k + n]
+            clauses, cl, first = prep.pieces[a:b], logits[k : k + n], k
             k += n
             for h, code in enumerate(CODES):
                 if flags[code][i]:
                     out[(i, code)] = find_evidence(
-                        prep.norms[i], clauses, cx, cl, h, self.bundle.weights, self.bundle.feature_kinds, code
+                        prep.norms[i], clauses, x, first, cl, h, self.bundle.weights, self.bundle.feature_kinds, code
                     )
         return out
