@@ -19,7 +19,7 @@ from model.contract import RowError, check_text
 from model.taxonomy import INDICATORS
 from service import errors, schemas
 from service.errors import ApiError
-from service.middleware import BodyGuard, client_key
+from service.middleware import BodyGuard, ConcurrencyLimit, client_key
 from service.settings import Settings, get_settings
 
 log = logging.getLogger("redflag")
@@ -152,6 +152,7 @@ def create_app(settings: Settings | None = None, scorer_loader: Callable[[Settin
     app.state.load_error = None
     errors.install(app)
     app.add_middleware(BodyGuard, max_bytes=settings.max_body_bytes)
+    app.add_middleware(ConcurrencyLimit, limit=settings.max_concurrency)
     Instrumentator(excluded_handlers=["/metrics"]).instrument(app).expose(app, include_in_schema=False)
 
     v1 = APIRouter(prefix="/v1", dependencies=[Depends(authorize)], responses=schemas.ERRORS)

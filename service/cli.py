@@ -272,7 +272,8 @@ def serve(
         host=host,
         port=port,
         workers=workers,
-        limit_concurrency=settings.max_concurrency,
+        # the app answers 503 + Retry-After past REDFLAG_MAX_CONCURRENCY in-flight requests; this is the backstop
+        limit_concurrency=settings.max_concurrency * 4,
         timeout_graceful_shutdown=settings.graceful_timeout_s,
         log_level=settings.log_level.lower(),
     )

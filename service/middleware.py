@@ -85,3 +85,38 @@ class BodyGuard:
 def client_key(scope: dict[str, Any]) -> str:
     client = scope.get("client")
     return client[0] if client else "unknown"
+
+
+class ConcurrencyLimit:
+    """503 with Retry-After once `limit` /v1 requests are in flight, instead of queueing without bound."""
+
+    def __init__(self, app: ASGIApp, limit: int, prefix: str = "/v1/") -> None:
+        self.app, self.limit, self.prefix = app, limit, prefix
+        self.in_flight = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(self.prefix):
+            await self.app(scope, receive, send)
+            return
+        if self.in_flight >= self.limit:
+            body = json.dumps(
+                error_body("overloaded", f"more than {self.limit} requests in flight; retry shortly")
+            ).encode()
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 503,
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"content-length", str(len(body)).encode()),
+                        (b"retry-after", b"1"),
+                    ],
+                }
+            )
+            await send({"type": "http.response.body", "body": body})
+            return
+        self.in_flight += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.in_flight -= 1

@@ -185,3 +185,35 @@ def test_require_artifact_refuses_to_train(tmp_path: Path, monkeypatch: pytest.M
         r = c.get("/readyz")
         _assert_error(r, 503, "not_ready")
         assert "REDFLAG_REQUIRE_ARTIFACT" in r.json()["error"]["message"]
+
+
+def test_overload_answers_503_with_retry_after(artifact_path: Path) -> None:
+    import threading
+
+    from model.scorer import Scorer
+
+    entered, gate = threading.Event(), threading.Event()
+    real = Scorer.load(artifact_path)
+
+    class SlowScorer:
+        version = "slow"
+        manifest: dict = {}
+
+        def score(self, texts: list[str], ids: list[str | None] | None = None) -> list:
+            entered.set()
+            gate.wait(10)
+            return real.score(texts, ids)
+
+    settings = Settings(model_path=artifact_path, max_concurrency=1)
+    with TestClient(create_app(settings, scorer_loader=lambda _s: SlowScorer())) as c:
+        results: list[int] = []
+        t = threading.Thread(target=lambda: results.append(c.post("/v1/score", json={"text": ZH}).status_code))
+        t.start()
+        assert entered.wait(10)
+        r = c.post("/v1/score", json={"text": EN})
+        gate.set()
+        t.join(10)
+        _assert_error(r, 503, "overloaded")
+        assert r.headers["retry-after"] == "1"
+        assert results == [200]
+        assert c.get("/healthz").status_code == 200  # health stays outside the limit
