@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import sparse
 
-from model.features import _CUE_RES, _NEGATION, Segment
+from model.features import _CUE_RES, _NEGATION, NEG_MARK, Segment
 from model.normalize import Normalized
 
 MAX_SPANS = 3
@@ -19,6 +19,7 @@ MAX_CLAUSE = 60
 
 def _hits(seg: Segment, kind: str, feature: str, code: str) -> list[tuple[int, int]]:
     text = seg.text
+    feature = feature.replace(NEG_MARK, "")
     if kind == "words":
         parts = feature.split(" ")
         toks = seg.tokens

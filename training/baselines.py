@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
-from model.bundle import compose, prepare
+from model.bundle import Prepared, compose, prepare
 from model.features import Featurizer
 from model.taxonomy import CODES, HARD_NEGATIVE_FAMILIES
 from training.corpus import Row
@@ -32,19 +33,25 @@ def keyword_predictions(rows: list[Row]) -> Predictions:
     return Predictions(risk.astype(float), risk, {c: f.astype(float) for c, f in flags.items()}, flags)
 
 
+def _plain(prep: Prepared) -> Prepared:
+    """The same texts without negation marks: the baseline is plain n-grams."""
+    prep.pieces = [dataclasses.replace(p, neg=None) for p in prep.pieces]
+    return prep
+
+
 def single_feature_model(
     train: list[Row], dev: list[Row], test_sets: dict[str, list[Row]], kind: str = "chars"
 ) -> dict[str, Predictions]:
     """TF-IDF (one feature set) + logistic regression per head, thresholds on dev: no windows, cues or gate."""
-    tr = prepare([r.text for r in train])
-    feats = Featurizer(kinds=(kind,)).fit(tr.docs)
+    tr = _plain(prepare([r.text for r in train]))
+    feats = Featurizer(kinds=(kind,)).fit(tr.pieces)
     x = compose(feats, tr, fit_idf=True).x_doc
     y = head_labels(train)
     heads = {}
     for h, name in enumerate([*CODES, "risk"]):
         lr = LogisticRegression(C=8.0, class_weight="balanced", solver="liblinear", max_iter=2000, random_state=SEED)
         heads[name] = lr.fit(x, y[:, h])
-    xd = compose(feats, prepare([r.text for r in dev])).x_doc
+    xd = compose(feats, _plain(prepare([r.text for r in dev]))).x_doc
     yd = head_labels(dev)
     hard = np.array([r.stratum in HARD_NEGATIVE_FAMILIES for r in dev])
     th = {}
@@ -53,7 +60,7 @@ def single_feature_model(
         th[name] = choose_threshold(yd[:, h], p, hard if name == "risk" else None, 0.03 if name == "risk" else None)
     out = {}
     for key, rows in test_sets.items():
-        xt = compose(feats, prepare([r.text for r in rows])).x_doc
+        xt = compose(feats, _plain(prepare([r.text for r in rows]))).x_doc
         probs = {n: heads[n].predict_proba(xt)[:, 1] for n in heads}
         out[key] = Predictions(
             probs["risk"],

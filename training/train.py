@@ -112,7 +112,7 @@ def fit_bundle(
     """Featurizer, stage-1 heads and (gated, ungated) stage-2 combiners fitted on the train rows only."""
     t0 = time.perf_counter()
     prep = prepare([r.text for r in train])
-    featurizer = Featurizer().fit(prep.docs)
+    featurizer = Featurizer().fit(prep.pieces)
     f = compose(featurizer, prep, fit_idf=True)
     y = head_labels(train)
     log(f"  features: {f.x_doc.shape[1]} columns, {f.x_win.shape[0]} windows ({time.perf_counter() - t0:.1f}s)")
