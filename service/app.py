@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
 from prometheus_client import Counter, Info
 from prometheus_fastapi_instrumentator import Instrumentator
 
@@ -23,6 +24,7 @@ from service.middleware import BodyGuard, ConcurrencyLimit, client_key
 from service.settings import Settings, get_settings
 
 log = logging.getLogger("redflag")
+STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 TEXTS_SCORED = Counter("redflag_texts_scored_total", "Texts scored", ["route"])
 FLAGS = Counter("redflag_indicator_flags_total", "Texts flagged per indicator", ["indicator"])
@@ -219,6 +221,13 @@ def create_app(settings: Settings | None = None, scorer_loader: Callable[[Settin
         }
 
     app.include_router(v1)
+
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    @app.get("/", include_in_schema=False)
+    def page() -> FileResponse:
+        """The analyst's page: score one description and see why."""
+        return FileResponse(STATIC_DIR / "index.html", media_type="text/html")
 
     @app.get("/healthz", summary="Process is alive")
     def healthz() -> dict[str, str]:

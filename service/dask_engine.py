@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -79,7 +80,10 @@ def run_dask(
             writes = scored.to_json(
                 str(out / "part-*.jsonl"), orient="records", lines=True, force_ascii=False, compute=False
             )
-        _, counts = dask.compute(writes, scored.map_partitions(_counts, meta=_COUNTS_META))
+        with warnings.catch_warnings():
+            # the writers are delayed objects, the counts an expression: computing them together is what we want
+            warnings.filterwarnings("ignore", message="Computing mixed collections", category=UserWarning)
+            _, counts = dask.compute(writes, scored.map_partitions(_counts, meta=_COUNTS_META))
         rows = int(counts["rows"].sum())
     finally:
         client.close()

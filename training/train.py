@@ -25,6 +25,7 @@ SEED = 13
 STAGE1_C = 2.0
 FOLDS = 5
 MAX_HARD_NEG_FPR = 0.03
+OFFERS_ONLY = True
 
 
 def head_labels(rows: list[Row]) -> np.ndarray:
@@ -32,16 +33,33 @@ def head_labels(rows: list[Row]) -> np.ndarray:
     return np.array([[r.labels[c] for c in CODES] + [r.risk, r.is_offer] for r in rows], dtype=int)
 
 
-def fit_heads(x: sparse.csr_matrix, y: np.ndarray, c: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def fit_heads(
+    x: sparse.csr_matrix, y: np.ndarray, c: float, seed: int, offer_only: list[int] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """One class-balanced linear SVM per head; returns stacked (weights, intercepts).
 
     Margins, not probabilities: the second stage calibrates them. A linear SVM beat logistic regression on the
     indicators of both the dev split and the out-of-author slice in our comparison (see the model card).
+    Columns in `offer_only` (second-person address counts) feed the offer head only: for the indicators they are
+    a register shortcut (pitches say "you", terms pages do not), not evidence.
     """
     ws, bs = [], []
+    offer = HEADS.index("offer")
+    masked = x
+    if offer_only:
+        keep = np.ones(x.shape[1], dtype=np.float32)
+        keep[offer_only] = 0
+        masked = (x @ sparse.diags(keep)).tocsr()
+    offers = y[:, offer] == 1
     for h in range(y.shape[1]):
         svm = LinearSVC(C=c, class_weight="balanced", max_iter=10000, random_state=seed)
-        svm.fit(x, y[:, h])
+        if h == offer:
+            svm.fit(x, y[:, h])
+        elif OFFERS_ONLY:
+            # indicators learn mechanics from texts that offer something; reports are the offer head's job
+            svm.fit(masked[offers], y[offers, h])
+        else:
+            svm.fit(masked, y[:, h])
         ws.append(svm.coef_.ravel())
         bs.append(svm.intercept_[0])
     return np.column_stack(ws).astype(np.float32), np.array(bs, dtype=np.float64)
@@ -115,6 +133,8 @@ def fit_bundle(
     featurizer = Featurizer().fit(prep.pieces)
     f = compose(featurizer, prep, fit_idf=True)
     y = head_labels(train)
+    kinds = featurizer.feature_kinds()
+    offer_only = [i for i, k in enumerate(kinds) if k == ("cues", "cue:offer")]
     log(f"  features: {f.x_doc.shape[1]} columns, {f.x_win.shape[0]} windows ({time.perf_counter() - t0:.1f}s)")
     oof_doc = np.zeros((len(train), len(HEADS)))
     oof_win = np.zeros((len(train), len(HEADS)))
@@ -122,10 +142,10 @@ def fit_bundle(
     for k, (tr, va) in enumerate(
         StratifiedKFold(FOLDS, shuffle=True, random_state=seed).split(np.zeros(len(train)), strat)
     ):
-        w, b = fit_heads(f.x_doc[tr], y[tr], STAGE1_C, seed)
+        w, b = fit_heads(f.x_doc[tr], y[tr], STAGE1_C, seed, offer_only)
         oof_doc[va], oof_win[va] = margins(w, b, f, va)
         log(f"  fold {k + 1}/{FOLDS} ({time.perf_counter() - t0:.1f}s)")
-    w, b = fit_heads(f.x_doc, y, STAGE1_C, seed)
+    w, b = fit_heads(f.x_doc, y, STAGE1_C, seed, offer_only)
     gated = fit_combiners(oof_doc, oof_win, y, True, seed)
     ungated = fit_combiners(oof_doc, oof_win, y, False, seed)
     bundle = ModelBundle(featurizer, w, b, gated, featurizer.feature_kinds(), risk_mode="own", gated=True)
