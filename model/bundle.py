@@ -1,10 +1,10 @@
 """The trained model object: featurizer, per-head linear models and the calibrated second stage.
 
-Stage 1: one linear SVM head per indicator plus `risk` and `offer` (does the text make an offer to the reader, as
-opposed to reporting on a scheme), applied to the whole text and to each sentence window.
-Stage 2: per head, a logistic regression over [whole-text margin, max window margin, offer margin] fitted on
-out-of-fold stage-1 margins: it calibrates, lets one paragraph of a long page carry the score, and lets the offer
-head gate texts that only report on schemes.
+Stage 1: one linear SVM head per indicator plus `risk` (fitted on texts that make an offer) and `offer` (does the
+text make an offer to the reader, as opposed to reporting on a scheme; fitted on all texts), applied to the whole
+text and to each sentence window. Stage 2: per head, a logistic regression over [whole-text margin, max window
+margin, offer margin, min(head, offer)] fitted on out-of-fold stage-1 margins: it calibrates, lets one paragraph of
+a long page carry the score, and lets the offer head gate texts that only report on schemes.
 """
 
 from __future__ import annotations

@@ -168,6 +168,84 @@ def _count(segs: list[Segment], analyzer: Callable[[Segment], list[str]], vocab:
     return sparse.coo_matrix((data, (rows[keep], idx[keep])), shape=(len(segs), len(vocab))).tocsr()
 
 
+_B21 = np.uint64(21)
+_B42 = np.uint64(42)
+_NEG_BIT = np.uint64(1 << 63)
+_MASK21 = np.uint64((1 << 21) - 1)
+
+
+def char_keys(segs: list[Segment]) -> tuple[np.ndarray, np.ndarray]:
+    """Every character 2- and 3-gram of every segment as a 64-bit key, with the segment it belongs to.
+
+    A key packs the code points (21 bits each; a 2-gram is below 2**42, a 3-gram above, since no code point is 0
+    after normalization) and a top bit for grams inside a negation's scope — the vectorized form of char_analyzer.
+    """
+    if not segs:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.uint64)
+    texts = [g.text for g in segs]
+    lens = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+    cps = np.frombuffer("".join(texts).encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+    owner = np.repeat(np.arange(len(segs), dtype=np.int64), lens)
+    starts = np.cumsum(lens) - lens
+    pos = np.arange(len(cps), dtype=np.int64) - np.repeat(starts, lens)
+    left = np.repeat(lens, lens) - pos  # characters from here to the end of the segment
+    neg_at = np.repeat(np.array([g.neg if g.neg is not None else 1 << 40 for g in segs], dtype=np.int64), lens)
+    negated = pos >= neg_at
+    keys, rows = [], []
+    for n in (2, 3):
+        ok = np.flatnonzero(left >= n)
+        k = cps[ok] << (_B21 if n == 2 else _B42)
+        k |= cps[ok + 1] << (np.uint64(0) if n == 2 else _B21)
+        if n == 3:
+            k |= cps[ok + 2]
+        k[negated[ok]] |= _NEG_BIT
+        keys.append(k)
+        rows.append(owner[ok])
+    return np.concatenate(rows), np.concatenate(keys)
+
+
+def key_text(key: int) -> str:
+    """The gram a key stands for (¬-marked when negated)."""
+    mark = NEG_MARK if key >> 63 else ""
+    key &= (1 << 63) - 1
+    chars = [key >> 42, (key >> 21) & 0x1FFFFF, key & 0x1FFFFF] if key >> 42 else [key >> 21, key & 0x1FFFFF]
+    return mark + "".join(chr(c) for c in chars)
+
+
+class CharGrams:
+    """Vocabulary of character-gram keys (sorted), fitted like CountVectorizer(min_df, max_features)."""
+
+    def __init__(self, min_df: int = 2, max_features: int = 150000) -> None:
+        self.min_df, self.max_features = min_df, max_features
+        self.keys_ = np.zeros(0, dtype=np.uint64)
+
+    def fit(self, segs: list[Segment]) -> CharGrams:
+        rows, keys = char_keys(segs)
+        uniq, tf = np.unique(keys, return_counts=True)
+        pairs = np.unique(np.stack([rows.astype(np.uint64), keys]), axis=1)
+        kdf, df = np.unique(pairs[1], return_counts=True)
+        assert np.array_equal(kdf, uniq)
+        keep = df >= self.min_df
+        uniq, tf = uniq[keep], tf[keep]
+        if len(uniq) > self.max_features:
+            top = np.argsort(-tf, kind="stable")[: self.max_features]
+            uniq = uniq[top]
+        self.keys_ = np.sort(uniq)
+        return self
+
+    def counts(self, segs: list[Segment]) -> sparse.csr_matrix:
+        rows, keys = char_keys(segs)
+        n = len(self.keys_)
+        idx = np.searchsorted(self.keys_, keys)
+        hit = idx < n
+        hit[hit] = self.keys_[idx[hit]] == keys[hit]
+        data = np.ones(int(hit.sum()), dtype=np.float32)
+        return sparse.coo_matrix((data, (rows[hit], idx[hit])), shape=(len(segs), n)).tocsr()
+
+    def feature_names(self) -> list[str]:
+        return [key_text(int(k)) for k in self.keys_]
+
+
 class Featurizer(BaseEstimator):
     """Raw counts per text piece, composable by addition, and their TF-IDF (+ cue) form.
 
@@ -194,18 +272,16 @@ class Featurizer(BaseEstimator):
             self.vectorizers_["words"] = CountVectorizer(
                 analyzer=word_analyzer, min_df=2, max_features=self.max_words, dtype=np.float32
             ).fit(docs)
-        if "chars" in self.kinds:
-            self.vectorizers_["chars"] = CountVectorizer(
-                analyzer=char_analyzer, min_df=2, max_features=self.max_chars, dtype=np.float32
-            ).fit(docs)
+        self.chars_ = CharGrams(2, self.max_chars).fit(docs) if "chars" in self.kinds else None
         return self
 
     def counts(self, segs: list[Segment], cues: np.ndarray | None = None) -> list[sparse.csr_matrix]:
         """Raw counts per block (words, chars, cues), one row per segment; `cues` may be given precomputed."""
         blocks = []
-        for k, analyzer in (("words", word_analyzer), ("chars", char_analyzer)):
-            if k in self.vectorizers_:
-                blocks.append(_count(segs, analyzer, self.vectorizers_[k].vocabulary_))
+        if "words" in self.vectorizers_:
+            blocks.append(_count(segs, word_analyzer, self.vectorizers_["words"].vocabulary_))
+        if self.chars_ is not None:
+            blocks.append(self.chars_.counts(segs))
         if "cues" in self.kinds:
             if cues is None:
                 cues = np.vstack([cue_counts(s.text) for s in segs]) if segs else np.zeros((0, N_CUE_FEATURES))
@@ -241,8 +317,10 @@ class Featurizer(BaseEstimator):
     def feature_kinds(self) -> list[tuple[str, str]]:
         """(block, feature) for every column of `finish`'s output."""
         kinds: list[tuple[str, str]] = []
-        for k in self._text_blocks():
-            kinds.extend((k, f) for f in self.vectorizers_[k].get_feature_names_out())
+        if "words" in self.vectorizers_:
+            kinds.extend(("words", f) for f in self.vectorizers_["words"].get_feature_names_out())
+        if self.chars_ is not None:
+            kinds.extend(("chars", f) for f in self.chars_.feature_names())
         if "cues" in self.kinds:
             kinds.extend(("cues", f) for f in CUE_FEATURE_NAMES)
         return kinds

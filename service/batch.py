@@ -36,6 +36,7 @@ class Options:
     id_field: str
     max_chars: int
     columns: tuple[str, ...] = ()  # CSV output columns
+    keep_text: bool = False  # copy the text into the output row
 
 
 @dataclass
@@ -113,7 +114,9 @@ def score_records(scorer: Any, chunk: list[tuple[int, Any]], opts: Options) -> l
     valid = [p for p in parsed if p[4] is None]
     results = iter(scorer.score([p[2] for p in valid], [p[1] for p in valid])) if valid else iter(())
     out = []
-    for n, row_id, _text, fields, error in parsed:
+    for n, row_id, text, fields, error in parsed:
+        if opts.keep_text and isinstance(text, str):
+            fields = {**fields, "text": text}
         if error is not None:
             out.append({**fields, **RowError(row_id, error[0], error[1], n).to_dict()})
         else:
@@ -206,6 +209,7 @@ def run(
     model_path: str | None = None,
     progress: bool = False,
     scorer: Any = None,
+    keep_text: bool = False,
 ) -> Summary:
     """Score INPUT into OUTPUT and return the summary; Ctrl-C stops after the chunk being written."""
     in_fmt = detect_format(input_path, None) if input_path != "-" else "jsonl"
@@ -214,10 +218,11 @@ def run(
     with open_text(input_path, "r") as src:
         records, header = _records(src, in_fmt, text_field)
         chunks = chunked(records, batch_size)
-        opts = Options(in_fmt, out_fmt, text_field, id_field, max_chars)
+        opts = Options(in_fmt, out_fmt, text_field, id_field, max_chars, keep_text=keep_text)
         first = next(chunks, None)
         if out_fmt == "csv":
-            opts = Options(in_fmt, out_fmt, text_field, id_field, max_chars, _csv_columns(header, first or [], opts))
+            cols = _csv_columns(header, first or [], opts) + (("text",) if keep_text else ())
+            opts = Options(in_fmt, out_fmt, text_field, id_field, max_chars, cols, keep_text)
         out = open_text(output_path, "w")
         bar = None
         if progress:

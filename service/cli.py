@@ -146,6 +146,9 @@ def score(
         str | None, typer.Option(help="Dask scheduler address; without it a LocalCluster starts")
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar and no summary")] = False,
+    keep_text: Annotated[
+        bool, typer.Option(help="copy each row's text into its output row (for `redflag report`)")
+    ] = False,
 ) -> None:
     """Score every row of INPUT: one output row per input row, in order (errors name the line)."""
     from model.artifact import ArtifactError
@@ -182,6 +185,7 @@ def score(
             str(path) if path else None,
             progress=not quiet and sys.stderr.isatty(),
             scorer=scorer,
+            keep_text=keep_text,
         )
     except ArtifactError as e:
         err(f"redflag score: {e}")
@@ -247,6 +251,22 @@ def _score_dask(
         )
     if fail_on_error and counts["errors"]:
         raise typer.Exit(1)
+
+
+@app.command()
+def report(
+    results: Annotated[Path, typer.Argument(help="JSONL output of `redflag score`")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="the HTML file to write")] = Path("report.html"),
+    top: Annotated[int, typer.Option(min=1, help="how many flagged rows to show, highest risk first")] = 50,
+) -> None:
+    """A self-contained HTML report: totals, score histogram, levels, indicators, top flagged rows, errors."""
+    from service.report import build_report
+
+    if not results.exists():
+        err(f"redflag report: {results} does not exist")
+        raise typer.Exit(2)
+    output.write_text(build_report(results, top), encoding="utf-8")
+    typer.echo(str(output))
 
 
 @app.command()

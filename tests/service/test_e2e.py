@@ -2,51 +2,19 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import httpx
 import pytest
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _start(artifact_path: Path, *extra: str) -> tuple[subprocess.Popen, str]:
-    port = _free_port()
-    env = {**os.environ, "REDFLAG_MODEL_PATH": str(artifact_path)}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "service.cli", "serve", "--host", "127.0.0.1", "--port", str(port), *extra],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                return proc, base
-        except httpx.TransportError:
-            pass
-        if proc.poll() is not None:
-            raise AssertionError(proc.stdout.read().decode() if proc.stdout else "server exited")
-        time.sleep(0.2)
-    proc.kill()
-    raise AssertionError("server did not become ready within 60 s")
+from tests.service.live import start_server
 
 
 @pytest.mark.e2e
 def test_serve_answers_zh_and_en_over_http(artifact_path: Path) -> None:
-    proc, base = _start(artifact_path)
+    proc, base = start_server(artifact_path)
     try:
         zh = httpx.post(
             f"{base}/v1/score",
@@ -70,7 +38,7 @@ def test_serve_answers_zh_and_en_over_http(artifact_path: Path) -> None:
 def test_sigterm_lets_in_flight_requests_finish(artifact_path: Path) -> None:
     import threading
 
-    proc, base = _start(artifact_path)
+    proc, base = start_server(artifact_path)
     items = [
         {"id": str(i), "text": "加入只需399元，每推荐一人奖励100元，三代以内团队业绩都有提成。" * 8} for i in range(256)
     ]
