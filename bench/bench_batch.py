@@ -2,6 +2,7 @@
 
     python bench/bench_batch.py            # 20,000 rows for speed, 20,000 vs 200,000 rows for memory
     python bench/bench_batch.py --quick    # 4,000 / 20,000 rows (a smoke run)
+    python bench/bench_batch.py --big 0    # speed only
 
 Prints rows/s for each and the ratios the targets are stated in (measured in this run, on this machine):
 --jobs 1 >= 50% of raw jieba.lcut rows/s; --jobs 2 >= 1.6x --jobs 1; peak RSS at the large size within 10% of the
@@ -101,6 +102,8 @@ def main() -> None:
         print(f"raw jieba.lcut:        {jieba_rows:8.0f} rows/s (two passes: {j1:.0f}, {j2:.0f})")
         print(f"redflag score --jobs 1: {r1:8.0f} rows/s  = {r1 / jieba_rows:.2f} x jieba (target >= 0.50)")
         print(f"redflag score --jobs 2: {r2:8.0f} rows/s  = {r2 / r1:.2f} x --jobs 1 (target >= 1.60)")
+        if big <= rows:
+            return
         bigsrc = Path(tmp) / "big.jsonl"
         write_input(bigsrc, texts, repeat=max(1, big // rows))
         n_big = rows * max(1, big // rows)

@@ -168,7 +168,12 @@ def create_app(settings: Settings | None = None, scorer_loader: Callable[[Settin
                     if ind.flagged:
                         FLAGS.labels(ind.code).inc()
 
-    @v1.post("/score", response_model=schemas.ScoreResult, summary="Score one text")
+    @v1.post(
+        "/score",
+        response_model=schemas.ScoreResult,
+        summary="Score one text",
+        responses={200: {"content": {"application/json": {"examples": schemas.RESULT_EXAMPLES}}}},
+    )
     def score(body: schemas.ScoreRequest, scorer: ScorerDep) -> dict[str, Any]:
         problem = check_text(body.text, settings.max_text_chars)
         if problem:

@@ -126,3 +126,93 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     ),
     503: _err("Model not loaded, or the server is at its concurrency limit.", "not_ready", "the model is not loaded"),
 }
+
+
+def _indicator(code: str, name: str, score: float, evidence: list[dict[str, Any]], basis: str) -> dict[str, Any]:
+    zh, en = name.split(" / ")
+    return {
+        "code": code,
+        "name": name,
+        "name_zh": zh,
+        "name_en": en,
+        "score": score,
+        "flagged": bool(evidence),
+        "evidence": evidence,
+        "legal_basis": basis,
+    }
+
+
+RESULT_EXAMPLES: dict[str, Any] = {
+    "zh_scheme": {
+        "summary": "中文：拉人头 + 入门费 + 三代团队计酬",
+        "value": {
+            "id": "zh-1",
+            "risk_score": 0.9961,
+            "risk_level": "high",
+            "flagged": True,
+            "indicators": [
+                _indicator(
+                    "recruitment_rewards",
+                    "拉人头 / recruitment rewards",
+                    0.9871,
+                    [{"start": 9, "end": 20, "text": "每推荐一人奖励100元"}],
+                    "《禁止传销条例》第七条(一)",
+                ),
+                _indicator(
+                    "entry_fee",
+                    "收取入门费 / entry fee",
+                    0.9057,
+                    [{"start": 0, "end": 8, "text": "加入只需399元"}],
+                    "《禁止传销条例》第七条(二)",
+                ),
+                _indicator(
+                    "multi_level_commission",
+                    "团队计酬 / multi-level commission",
+                    0.946,
+                    [{"start": 21, "end": 33, "text": "三代以内团队业绩都有提成"}],
+                    "《禁止传销条例》第七条(三); 刑法第224条之一",
+                ),
+                _indicator(
+                    "high_return_promise", "高额返利/保本承诺 / high-return promise", 0.12, [], "资金盘 / Ponzi pattern"
+                ),
+                _indicator("inventory_loading", "囤货/压货 / inventory loading", 0.0049, [], "FTC: inventory loading"),
+            ],
+            "facts": {"levels": 3, "entry_fee": {"amount": 399, "currency": "CNY"}},
+            "offer_score": 0.9987,
+            "model_version": "20261122-example",
+        },
+    },
+    "en_referral": {
+        "summary": "English: a one-level referral coupon (hard negative)",
+        "value": {
+            "id": "en-1",
+            "risk_score": 0.0085,
+            "risk_level": "low",
+            "flagged": False,
+            "indicators": [
+                _indicator(
+                    "recruitment_rewards", "拉人头 / recruitment rewards", 0.0341, [], "《禁止传销条例》第七条(一)"
+                ),
+                _indicator("entry_fee", "收取入门费 / entry fee", 0.009, [], "《禁止传销条例》第七条(二)"),
+                _indicator(
+                    "multi_level_commission",
+                    "团队计酬 / multi-level commission",
+                    0.006,
+                    [],
+                    "《禁止传销条例》第七条(三)",
+                ),
+                _indicator(
+                    "high_return_promise",
+                    "高额返利/保本承诺 / high-return promise",
+                    0.0011,
+                    [],
+                    "资金盘 / Ponzi pattern",
+                ),
+                _indicator("inventory_loading", "囤货/压货 / inventory loading", 0.003, [], "FTC: inventory loading"),
+            ],
+            "facts": {},
+            "offer_score": 0.9999,
+            "model_version": "20261122-example",
+        },
+    },
+}

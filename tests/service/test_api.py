@@ -217,3 +217,18 @@ def test_overload_answers_503_with_retry_after(artifact_path: Path) -> None:
         assert r.headers["retry-after"] == "1"
         assert results == [200]
         assert c.get("/healthz").status_code == 200  # health stays outside the limit
+
+
+def test_truncated_artifact_keeps_the_service_not_ready(artifact_path: Path, tmp_path: Path) -> None:
+    import shutil
+
+    from model import artifact
+
+    bad = tmp_path / artifact_path.name
+    bad.write_bytes(artifact_path.read_bytes()[:1000])
+    shutil.copy(artifact.manifest_path(artifact_path), artifact.manifest_path(bad))
+    with TestClient(create_app(Settings(model_path=bad))) as c:
+        r = c.get("/readyz")
+        _assert_error(r, 503, "not_ready")
+        assert "sha256" in r.json()["error"]["message"] and "redflag train" in r.json()["error"]["message"]
+        _assert_error(c.post("/v1/score", json={"text": ZH}), 503, "not_ready")
