@@ -24,7 +24,7 @@ def _hits(seg: Segment, kind: str, feature: str, code: str) -> list[tuple[int, i
         parts = feature.split(" ")
         toks = seg.tokens
         return [
-            (toks[i][1], toks[i + len(parts) - 1][2])
+            (toks[i][1] - seg.start, toks[i + len(parts) - 1][2] - seg.start)
             for i in range(len(toks) - len(parts) + 1)
             if all(toks[i + k][0] == p for k, p in enumerate(parts))
         ]

@@ -1,4 +1,6 @@
-"""Numbers reviewers ask for, read from the (normalized) text: levels, entry fee, promised return, commission rates.
+"""Numbers reviewers ask for, read from the normalized text: levels, entry fee, promised return, commission rates.
+
+The patterns expect normalized text (lower case, half-width, simplified): pass `normalize(text).text`.
 
 Each extractor returns None when the text does not state the fact; nothing is guessed.
 """
@@ -62,29 +64,27 @@ def zh_number(s: str) -> int | None:
 _LEVELS_ZH = re.compile(rf"(\d{{1,2}}|{_ZH_NUM})\s*(?:级|代|层)(?!别|市|城|片|甲|跳)")
 _LEVELS_ZH_WITHIN = re.compile(rf"(?:第)(\d{{1,2}}|{_ZH_NUM})\s*(?:级|代|层)")
 _LEVELS_EN = re.compile(
-    r"\b(\d{1,2}|" + "|".join(_EN_WORDS) + r")[\s-]*(?:levels?|generations?|tiers?|layers?)(?:\s+deep)?\b", re.I
+    r"\b(\d{1,2}|" + "|".join(_EN_WORDS) + r")[\s-]*(?:levels?|generations?|tiers?|layers?)(?:\s+deep)?\b"
 )
-_LEVEL_N_EN = re.compile(r"\b(?:level|generation|tier)\s*(\d{1,2})\b", re.I)
+_LEVEL_N_EN = re.compile(r"\b(?:level|generation|tier)\s*(\d{1,2})\b")
 _UNLIMITED = re.compile(
-    r"无限代|无限层|无限级|不限代数|不限层级|unlimited (?:depth|levels?|generations?)|infinite (?:depth|levels?)", re.I
+    r"无限代|无限层|无限级|不限代数|不限层级|unlimited (?:depth|levels?|generations?)|infinite (?:depth|levels?)"
 )
 
 _CURRENCY = (
     r"(?P<pre>¥|￥|rmb|cny|usd|us\$|hk\$|nt\$|s\$|sgd|rm|myr|\$|€|£|usdt|新台币|台币|港币|港元|美元|美金)?\s*(?P<num>\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)\s*"
     r"(?P<mult>万|千|k)?\s*(?P<post>元|块|rmb|cny|usd|usdt|dollars?|美元|美金|港币|港元|新台币|台币|hkd|twd|sgd|myr|ringgit|eur|euros?|gbp|pounds?)?"
 )
-_MONEY = re.compile(_CURRENCY, re.I)
+_MONEY = re.compile(_CURRENCY)
 _FEE_CUES = re.compile(
     r"入门费|加盟费|会费|入会|激活费|激活|授权费|名额费|代理费|保证金|门槛|礼包|套餐|启动包|入股|加入|报名费|学费|升级|开通|"
     r"entry fee|joining fee|sign[- ]?up fee|membership fee|starter (?:kit|pack(?:age)?)|buy[- ]?in|enroll(?:ment)? fee|"
     r"activation|founder(?:'s)? (?:package|pack|seat)|package|join|fee",
-    re.I,
 )
 _RETURN = re.compile(
     r"(?P<zh>(?P<zper>日|天|每日|每天|周|每周|月|每月|年|年化|每年)\s*(?:返|息|收益|化收益|利|分红|回报|收益率)?\s*(?:高达|约|稳定)?\s*(?P<zr>\d+(?:\.\d+)?)\s*%)"
     r"|(?P<en>(?P<er>\d+(?:\.\d+)?)\s*%\s*(?:(?:roi|return|profit|interest|yield|income)\s*)?(?:per\s+|a\s+|each\s+|every\s+)?(?P<eper>daily|day|weekly|week|monthly|month|annually|annual|year|yearly|p\.?a\.?))"
     r"|(?P<en2>(?P<eper2>daily|weekly|monthly|annual)\s+(?:roi|return|returns|profit|interest|yield|income)s?\s*(?:of\s*)?(?P<er2>\d+(?:\.\d+)?)\s*%)",
-    re.I,
 )
 _PERIOD = {
     "日": "day",
@@ -112,7 +112,7 @@ _PERIOD = {
     "pa": "year",
     "p.a": "year",
 }
-_COMMISSION_CUE = re.compile(r"提成|佣金|奖励|分润|返佣|奖金|分红|拿|得|commission|bonus|override|earn|pays?|get", re.I)
+_COMMISSION_CUE = re.compile(r"提成|佣金|奖励|分润|返佣|奖金|分红|拿|得|commission|bonus|override|earn|pays?|get")
 _PERCENT = re.compile(r"(\d{1,2}(?:\.\d+)?)\s*%")
 
 

@@ -38,7 +38,8 @@ class Segment:
     text: str
     tokens: tuple[Token, ...]
     start: int = 0  # offset of this segment inside the document's normalized text
-    neg: int | None = None  # where a negation's scope begins in `text` (it runs to the end of the clause)
+    neg: int | None = None  # where a negation's scope begins (document offset; it runs to the end of the clause)
+    # Token offsets are document offsets too: a clause shares its document's token tuples, unshifted.
 
 
 def tokenize(text: str) -> tuple[Token, ...]:
@@ -189,7 +190,9 @@ def char_keys(segs: list[Segment]) -> tuple[np.ndarray, np.ndarray]:
     starts = np.cumsum(lens) - lens
     pos = np.arange(len(cps), dtype=np.int64) - np.repeat(starts, lens)
     left = np.repeat(lens, lens) - pos  # characters from here to the end of the segment
-    neg_at = np.repeat(np.array([g.neg if g.neg is not None else 1 << 40 for g in segs], dtype=np.int64), lens)
+    neg_at = np.repeat(
+        np.array([g.neg - g.start if g.neg is not None else 1 << 40 for g in segs], dtype=np.int64), lens
+    )
     negated = pos >= neg_at
     keys, rows = [], []
     for n in (2, 3):
@@ -344,9 +347,11 @@ def atoms(text: str, tokens: tuple[Token, ...]) -> list[Segment]:
             e -= 1
         if e > s:
             lo, hi = bisect_left(starts, s), bisect_left(starts, e)
-            toks = tuple((w, a - s, b - s) for w, a, b in tokens[lo:hi] if b <= e)
+            if hi > lo and tokens[hi - 1][2] > e:
+                hi -= 1
             clause = text[s:e]
-            segs.append(Segment(clause, toks, s, negation_start(clause)))
+            neg = negation_start(clause)
+            segs.append(Segment(clause, tokens[lo:hi], s, None if neg is None else s + neg))
         start = be
     if not segs:
         segs.append(Segment(text, tokens, 0))
