@@ -98,7 +98,13 @@ def margins(
     weights: np.ndarray, intercepts: np.ndarray, f: Features, rows: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Stage-1 margins of documents (optionally a subset) and the max over each document's windows."""
-    idx = np.arange(f.x_doc.shape[0]) if rows is None else rows
+    if rows is None:  # every document: no row selection (the request path scores one text)
+        doc = np.asarray(f.x_doc @ weights) + intercepts
+        win = doc.copy()
+        if f.x_win.shape[0]:
+            np.maximum.at(win, f.win_owner, np.asarray(f.x_win @ weights) + intercepts)
+        return doc, win
+    idx = rows
     doc = np.asarray(f.x_doc[idx] @ weights) + intercepts
     win = doc.copy()
     if f.x_win.shape[0]:
@@ -148,7 +154,11 @@ class ModelBundle:
         """Calibrated probability per head, with `risk` per the chosen risk mode."""
         combiners = combiners or self.combiners
         gated = self.gated if gated is None else gated
-        probs = {head: combiners[head].predict_proba(stage2_inputs(head, doc, win, gated))[:, 1] for head in HEADS}
+        probs = {}
+        for head in HEADS:  # the logistic function by hand: predict_proba's validation costs more than the math
+            lr = combiners[head]
+            z = stage2_inputs(head, doc, win, gated) @ lr.coef_[0] + lr.intercept_[0]
+            probs[head] = 1.0 / (1.0 + np.exp(-z))
         if self.risk_mode == "derived":
             statutory = ("recruitment_rewards", "entry_fee", "multi_level_commission", "high_return_promise")
             probs["risk"] = np.max([probs[c] for c in statutory], axis=0)
@@ -156,4 +166,6 @@ class ModelBundle:
 
     def piece_matrix(self, f: Features, rows: np.ndarray) -> sparse.csr_matrix:
         """TF-IDF rows of the given clauses (for evidence)."""
+        if len(rows) == f.piece_counts[0].shape[0]:  # all of them (one flagged text): no row selection
+            return self.featurizer.finish(f.piece_counts)
         return self.featurizer.finish([c[rows] for c in f.piece_counts])

@@ -18,7 +18,6 @@ import numpy as np
 from scipy import sparse
 from sklearn.base import BaseEstimator
 from sklearn.feature_extraction.text import CountVectorizer
-from sklearn.preprocessing import normalize
 
 from model.facts import level_mentions
 
@@ -165,8 +164,19 @@ def _count(segs: list[Segment], analyzer: Callable[[Segment], list[str]], vocab:
     idx = np.fromiter(flat, dtype=np.int64, count=len(flat))
     rows = np.repeat(np.arange(len(segs), dtype=np.int64), lens)
     keep = idx >= 0
-    data = np.ones(int(keep.sum()), dtype=np.float32)
-    return sparse.coo_matrix((data, (rows[keep], idx[keep])), shape=(len(segs), len(vocab))).tocsr()
+    return _csr_counts(rows[keep], idx[keep], len(segs), len(vocab))
+
+
+def _csr_counts(rows: np.ndarray, cols: np.ndarray, n_rows: int, n_cols: int) -> sparse.csr_matrix:
+    """A count matrix from (row, column) occurrences, built as CSR directly (no COO detour)."""
+    order = np.argsort(rows, kind="stable")
+    indptr = np.zeros(n_rows + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=n_rows), out=indptr[1:])
+    m = sparse.csr_matrix(
+        (np.ones(len(cols), dtype=np.float32), cols[order].astype(np.int32), indptr), shape=(n_rows, n_cols)
+    )
+    m.sum_duplicates()
+    return m
 
 
 _B21 = np.uint64(21)
@@ -242,11 +252,25 @@ class CharGrams:
         idx = np.searchsorted(self.keys_, keys)
         hit = idx < n
         hit[hit] = self.keys_[idx[hit]] == keys[hit]
-        data = np.ones(int(hit.sum()), dtype=np.float32)
-        return sparse.coo_matrix((data, (rows[hit], idx[hit])), shape=(len(segs), n)).tocsr()
+        return _csr_counts(rows[hit], idx[hit], len(segs), n)
 
     def feature_names(self) -> list[str]:
         return [key_text(int(k)) for k in self.keys_]
+
+
+def _stack_rows(
+    datas: list[np.ndarray], indices: list[np.ndarray], lengths: list[np.ndarray], width: int
+) -> sparse.csr_matrix:
+    """Side-by-side CSR blocks (given as per-block data, column indices and row lengths) as one CSR matrix."""
+    n_rows = len(lengths[0])
+    indptr = np.zeros(n_rows + 1, dtype=np.int64)
+    np.cumsum(np.sum(lengths, axis=0), out=indptr[1:])
+    # entries row by row: block b's entries of row r follow those of blocks < b in the same row
+    rows = np.concatenate([np.repeat(np.arange(n_rows), ln) for ln in lengths])
+    order = np.argsort(rows, kind="stable")
+    data = np.concatenate(datas)[order].astype(np.float32, copy=False)
+    idx = np.concatenate(indices)[order].astype(np.int32, copy=False)
+    return sparse.csr_matrix((data, idx, indptr), shape=(n_rows, width))
 
 
 class Featurizer(BaseEstimator):
@@ -305,17 +329,31 @@ class Featurizer(BaseEstimator):
         return [k for k in ("words", "chars") if k in self.kinds]
 
     def finish(self, counts: list[sparse.csr_matrix]) -> sparse.csr_matrix:
-        """Sublinear TF-IDF, L2-normalized per text block; log-scaled, weighted cue counts."""
-        out = []
+        """Sublinear TF-IDF, L2-normalized per text block; log-scaled, weighted cue counts.
+
+        Written with plain array operations on the CSR parts: on the request path (one text) library-level
+        validation would cost more than the arithmetic.
+        """
+        datas, indices, lengths, offset = [], [], [], 0
         for i, _ in enumerate(self._text_blocks()):
-            x = counts[i].copy()
-            x.data = (1.0 + np.log(x.data)) * self.idf_[i][x.indices]
-            out.append(normalize(x))
+            x = counts[i]
+            d = ((1.0 + np.log(x.data)) * self.idf_[i][x.indices]).astype(np.float32)
+            per_row = np.diff(x.indptr)
+            sq = np.add.reduceat(d * d, x.indptr[:-1]) if len(d) else np.zeros(x.shape[0], dtype=np.float32)
+            sq[per_row == 0] = 0.0  # reduceat repeats the next value for empty rows
+            norms = np.sqrt(sq)
+            norms[norms == 0] = 1.0
+            datas.append(d / np.repeat(norms, per_row))
+            indices.append(x.indices + offset)
+            lengths.append(per_row)
+            offset += x.shape[1]
         if "cues" in self.kinds:
-            q = counts[-1].copy()
-            q.data = np.log1p(q.data) * self.cue_weight
-            out.append(q)
-        return sparse.hstack(out, format="csr", dtype=np.float32)
+            q = counts[-1]
+            datas.append((np.log1p(q.data) * self.cue_weight).astype(np.float32))
+            indices.append(q.indices + offset)
+            lengths.append(np.diff(q.indptr))
+            offset += q.shape[1]
+        return _stack_rows(datas, indices, lengths, offset)
 
     def feature_kinds(self) -> list[tuple[str, str]]:
         """(block, feature) for every column of `finish`'s output."""
