@@ -286,17 +286,18 @@ def serve(
             f"redflag serve: WARNING: REDFLAG_API_KEYS is not set and {host} is not a loopback address: "
             "anyone who can reach it can use /v1"
         )
-    uvicorn.run(
-        "service.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
+    options = {
         # the app answers 503 + Retry-After past REDFLAG_MAX_CONCURRENCY in-flight requests; this is the backstop
-        limit_concurrency=settings.max_concurrency * 4,
-        timeout_graceful_shutdown=settings.graceful_timeout_s,
-        log_level=settings.log_level.lower(),
-    )
+        "limit_concurrency": settings.max_concurrency * 4,
+        "timeout_graceful_shutdown": settings.graceful_timeout_s,
+        "log_level": settings.log_level.lower(),
+    }
+    if workers == 1:
+        uvicorn.run("service.app:create_app", factory=True, host=host, port=port, **options)
+        return
+    from service.workers import serve_many
+
+    raise typer.Exit(serve_many(host, port, workers, options))
 
 
 if __name__ == "__main__":
