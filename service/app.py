@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
+from anyio import to_thread
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
@@ -77,7 +78,7 @@ class RateLimiter:
             q.append(now)
 
 
-def scorer_of(request: Request) -> Any:
+async def scorer_of(request: Request) -> Any:
     """The loaded Scorer, or 503 while there is none."""
     scorer = request.app.state.scorer
     if scorer is None:
@@ -90,7 +91,7 @@ def scorer_of(request: Request) -> Any:
     return scorer
 
 
-def authorize(request: Request) -> None:
+async def authorize(request: Request) -> None:
     """API-key check (when keys are configured) and the optional per-key rate limit."""
     keys: list[bytes] = request.app.state.api_keys
     supplied = ""
@@ -174,19 +175,20 @@ def create_app(settings: Settings | None = None, scorer_loader: Callable[[Settin
         summary="Score one text",
         responses={200: {"content": {"application/json": {"examples": schemas.RESULT_EXAMPLES}}}},
     )
-    def score(body: schemas.ScoreRequest, scorer: ScorerDep) -> dict[str, Any]:
+    async def score(body: schemas.ScoreRequest, scorer: ScorerDep) -> JSONResponse:
         problem = check_text(body.text, settings.max_text_chars)
         if problem:
             status = 413 if problem[0] == "text_too_long" else 422
             raise ApiError(
                 status, problem[0], problem[1], [{"loc": ["body", "text"], "limit": settings.max_text_chars}]
             )
-        result = scorer.score([body.text], [body.id])[0]
+        # CPU-bound: one hop to a worker thread, so the event loop keeps serving (health checks, other requests)
+        result = (await to_thread.run_sync(scorer.score, [body.text], [body.id]))[0]
         record([result], "score")
-        return result.to_dict()
+        return JSONResponse(result.to_dict())  # already in the contract's shape: no second validation pass
 
     @v1.post("/score/batch", response_model=schemas.BatchResponse, summary="Score up to 256 texts in order")
-    def score_batch(body: schemas.BatchRequest, scorer: ScorerDep) -> dict[str, Any]:
+    async def score_batch(body: schemas.BatchRequest, scorer: ScorerDep) -> JSONResponse:
         if len(body.items) > settings.max_batch_items:
             raise ApiError(
                 413,
@@ -199,15 +201,16 @@ def create_app(settings: Settings | None = None, scorer_loader: Callable[[Settin
         ids = [None if it.id is None else str(it.id) for it in body.items]
         problems = [check_text(it.text, settings.max_text_chars) for it in body.items]
         valid = [i for i, p in enumerate(problems) if p is None]
-        scored = iter(scorer.score([body.items[i].text for i in valid], [ids[i] for i in valid])) if valid else iter(())
+        texts, valid_ids = [body.items[i].text for i in valid], [ids[i] for i in valid]
+        scored = iter(await to_thread.run_sync(scorer.score, texts, valid_ids)) if valid else iter(())
         out: list[Any] = []
         for i, p in enumerate(problems):
             out.append(next(scored) if p is None else RowError(ids[i], p[0], f"item {i}: {p[1]}"))
         record(out, "batch")
-        return {"results": [r.to_dict() for r in out]}
+        return JSONResponse({"results": [r.to_dict() for r in out]})
 
     @v1.get("/model", response_model=schemas.ModelInfo, summary="The loaded model, its thresholds and the taxonomy")
-    def model_info(scorer: ScorerDep) -> dict[str, Any]:
+    async def model_info(scorer: ScorerDep) -> dict[str, Any]:
         m = scorer.manifest
         return {
             "version": m["version"],
@@ -230,16 +233,16 @@ def create_app(settings: Settings | None = None, scorer_loader: Callable[[Settin
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/", include_in_schema=False)
-    def page() -> FileResponse:
+    async def page() -> FileResponse:
         """The analyst's page: score one description and see why."""
         return FileResponse(STATIC_DIR / "index.html", media_type="text/html")
 
     @app.get("/healthz", summary="Process is alive")
-    def healthz() -> dict[str, str]:
+    async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
     @app.get("/readyz", summary="Model loaded and verified", responses={503: schemas.ERRORS[503]})
-    def readyz(request: Request) -> Any:
+    async def readyz(request: Request) -> Any:
         if request.app.state.scorer is None:
             return JSONResponse(
                 errors.error_body("not_ready", request.app.state.load_error or "the model is still loading"),
