@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
-from anyio import to_thread
+from anyio import CapacityLimiter, to_thread
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
@@ -127,6 +127,8 @@ def create_app(settings: Settings | None = None, scorer_loader: Callable[[Settin
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.scorer = None
         app.state.load_error = None
+        # scoring holds the GIL: more than two scoring threads per process only thrash; the rest wait their turn
+        app.state.score_threads = CapacityLimiter(settings.score_threads)
         try:
             scorer = loader(settings)
             app.state.scorer = scorer
@@ -175,7 +177,7 @@ def create_app(settings: Settings | None = None, scorer_loader: Callable[[Settin
         summary="Score one text",
         responses={200: {"content": {"application/json": {"examples": schemas.RESULT_EXAMPLES}}}},
     )
-    async def score(body: schemas.ScoreRequest, scorer: ScorerDep) -> JSONResponse:
+    async def score(request: Request, body: schemas.ScoreRequest, scorer: ScorerDep) -> JSONResponse:
         problem = check_text(body.text, settings.max_text_chars)
         if problem:
             status = 413 if problem[0] == "text_too_long" else 422
@@ -183,12 +185,14 @@ def create_app(settings: Settings | None = None, scorer_loader: Callable[[Settin
                 status, problem[0], problem[1], [{"loc": ["body", "text"], "limit": settings.max_text_chars}]
             )
         # CPU-bound: one hop to a worker thread, so the event loop keeps serving (health checks, other requests)
-        result = (await to_thread.run_sync(scorer.score, [body.text], [body.id]))[0]
+        result = (
+            await to_thread.run_sync(scorer.score, [body.text], [body.id], limiter=request.app.state.score_threads)
+        )[0]
         record([result], "score")
         return JSONResponse(result.to_dict())  # already in the contract's shape: no second validation pass
 
     @v1.post("/score/batch", response_model=schemas.BatchResponse, summary="Score up to 256 texts in order")
-    async def score_batch(body: schemas.BatchRequest, scorer: ScorerDep) -> JSONResponse:
+    async def score_batch(request: Request, body: schemas.BatchRequest, scorer: ScorerDep) -> JSONResponse:
         if len(body.items) > settings.max_batch_items:
             raise ApiError(
                 413,
@@ -202,7 +206,8 @@ def create_app(settings: Settings | None = None, scorer_loader: Callable[[Settin
         problems = [check_text(it.text, settings.max_text_chars) for it in body.items]
         valid = [i for i, p in enumerate(problems) if p is None]
         texts, valid_ids = [body.items[i].text for i in valid], [ids[i] for i in valid]
-        scored = iter(await to_thread.run_sync(scorer.score, texts, valid_ids)) if valid else iter(())
+        limiter = request.app.state.score_threads
+        scored = iter(await to_thread.run_sync(scorer.score, texts, valid_ids, limiter=limiter)) if valid else iter(())
         out: list[Any] = []
         for i, p in enumerate(problems):
             out.append(next(scored) if p is None else RowError(ids[i], p[0], f"item {i}: {p[1]}"))
