@@ -161,9 +161,10 @@ _WORKER_SCORER: Any = None
 def _worker_init(model_path: str | None) -> None:
     global _WORKER_SCORER
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops the pool
-    from model.scorer import Scorer
+    if _WORKER_SCORER is None:  # forked workers inherit the parent's loaded model; spawned ones load their own
+        from model.scorer import Scorer
 
-    _WORKER_SCORER = Scorer.load(Path(model_path) if model_path else None)
+        _WORKER_SCORER = Scorer.load(Path(model_path) if model_path else None)
 
 
 def _worker_process(chunk: list[tuple[int, Any]], opts: Options) -> Done:
@@ -294,7 +295,15 @@ def _score_stream(
         return
     import multiprocessing as mp
 
-    ctx = mp.get_context("fork" if os.name == "posix" else "spawn")
+    global _WORKER_SCORER
+    fork = os.name == "posix"
+    if fork:  # load once here; forked workers share it copy-on-write and start at once
+        if scorer is None:
+            from model.scorer import Scorer
+
+            scorer = Scorer.load(Path(model_path) if model_path else None)
+        _WORKER_SCORER = scorer
+    ctx = mp.get_context("fork" if fork else "spawn")
     with ctx.Pool(jobs, initializer=_worker_init, initargs=(model_path,)) as pool:
         # results leave in input order; at most 2 chunks per worker in flight keeps memory flat
         pending: collections.deque[Any] = collections.deque()

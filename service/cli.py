@@ -172,7 +172,7 @@ def score(
         path = ensure_artifact(model)
         from model.scorer import Scorer
 
-        scorer = Scorer.load(path) if jobs == 1 else None
+        scorer = Scorer.load(path)
         summary = batch.run(
             input,
             output,
