@@ -127,7 +127,7 @@ def create_app(settings: Settings | None = None, scorer_loader: Callable[[Settin
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.scorer = None
         app.state.load_error = None
-        # scoring holds the GIL: more than two scoring threads per process only thrash; the rest wait their turn
+        # scoring holds the GIL: concurrent scoring threads only thrash (measured); requests wait their turn instead
         app.state.score_threads = CapacityLimiter(settings.score_threads)
         try:
             scorer = loader(settings)

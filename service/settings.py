@@ -20,7 +20,7 @@ class Settings(BaseSettings):
     max_concurrency: int = 64  # connections+tasks per worker before uvicorn answers 503
     graceful_timeout_s: int = 30
     rate_limit_per_minute: int = 0  # per API key (or client address); 0 = off
-    score_threads: int = 2  # threads scoring at once per worker (scoring holds the GIL; more only thrash)
+    score_threads: int = 1  # threads scoring at once per worker (scoring holds the GIL; more only thrash)
     log_level: str = "info"
 
     def keys(self) -> list[str]:
