@@ -45,7 +45,7 @@ def load_scorer(settings: Settings) -> Any:
         from service.autotrain import train_if_missing
 
         log.warning("no model artifact found: building one from the bundled corpus (about a minute)")
-        path = train_if_missing(log=log.info)
+        path = train_if_missing(log=log.warning)  # operators should see the build happen
     scorer = Scorer.load(Path(path))
     scorer.score(["预热 warm-up"])  # first call pays jieba's dictionary load, not the first client
     return scorer
