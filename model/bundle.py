@@ -28,7 +28,6 @@ class Prepared:
     """Normalized texts cut into clauses; documents and windows are runs of those clauses."""
 
     norms: list[Normalized]
-    docs: list[Segment]  # whole normalized texts with their tokens (vocabulary fitting)
     pieces: list[Segment]  # every clause of every text, in order
     doc_pieces: list[tuple[int, int]]  # [start, end) into `pieces` per text
     windows: list[tuple[int, int, int]]  # (text index, start, end) into `pieces`
@@ -37,16 +36,14 @@ class Prepared:
 def prepare(texts: list[str]) -> Prepared:
     """Normalize, tokenize once per text, cut clauses and sentence windows."""
     norms = [normalize(t) for t in texts]
-    docs, pieces, doc_pieces, wins = [], [], [], []
+    pieces, doc_pieces, wins = [], [], []
     for i, n in enumerate(norms):
-        toks = tokenize(n.text)
-        docs.append(Segment(n.text, toks, 0))
-        ps = atoms(n.text, toks)
+        ps = atoms(n.text, tokenize(n.text))
         base = len(pieces)
         pieces.extend(ps)
         doc_pieces.append((base, base + len(ps)))
         wins.extend((i, base + a, base + b) for a, b in window_groups(ps))
-    return Prepared(norms, docs, pieces, doc_pieces, wins)
+    return Prepared(norms, pieces, doc_pieces, wins)
 
 
 def _summing(ranges: list[tuple[int, int]], n_cols: int) -> sparse.csr_matrix:
