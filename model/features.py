@@ -290,14 +290,14 @@ class Featurizer(BaseEstimator):
         self.max_words = max_words
         self.max_chars = max_chars
 
-    def fit(self, docs: list[Segment]) -> Featurizer:
+    def fit(self, pieces: list[Segment]) -> Featurizer:
         """Learn the word and character vocabularies from text pieces (clauses, so negation marks are seen)."""
         self.vectorizers_: dict[str, CountVectorizer] = {}
         if "words" in self.kinds:
             self.vectorizers_["words"] = CountVectorizer(
                 analyzer=word_analyzer, min_df=2, max_features=self.max_words, dtype=np.float32
-            ).fit(docs)
-        self.chars_ = CharGrams(2, self.max_chars).fit(docs) if "chars" in self.kinds else None
+            ).fit(pieces)
+        self.chars_ = CharGrams(2, self.max_chars).fit(pieces) if "chars" in self.kinds else None
         return self
 
     def counts(self, segs: list[Segment], cues: np.ndarray | None = None) -> list[sparse.csr_matrix]:
