@@ -62,7 +62,6 @@ class Features:
     """Raw clause counts and the TF-IDF matrices of documents and windows composed from them."""
 
     piece_counts: list[sparse.csr_matrix]
-    doc_counts: list[sparse.csr_matrix]
     x_doc: sparse.csr_matrix
     x_win: sparse.csr_matrix
     win_owner: np.ndarray
@@ -88,29 +87,25 @@ def compose(featurizer: Featurizer, prep: Prepared, fit_idf: bool = False) -> Fe
     win_sum = _summing([(a, b) for _, a, b in prep.windows], n)
     x_win = featurizer.finish([win_sum @ c for c in counts]) if prep.windows else x_doc[0:0]
     owner = np.array([i for i, _, _ in prep.windows], dtype=np.int64)
-    return Features(counts, doc_counts, x_doc, x_win, owner)
+    return Features(counts, x_doc, x_win, owner)
 
 
 def margins(
     weights: np.ndarray, intercepts: np.ndarray, f: Features, rows: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Stage-1 margins of documents (optionally a subset) and the max over each document's windows."""
-    if rows is None:  # every document: no row selection (the request path scores one text)
-        doc = np.asarray(f.x_doc @ weights) + intercepts
-        win = doc.copy()
-        if f.x_win.shape[0]:
-            np.maximum.at(win, f.win_owner, np.asarray(f.x_win @ weights) + intercepts)
-        return doc, win
-    idx = rows
-    doc = np.asarray(f.x_doc[idx] @ weights) + intercepts
+    x_doc = f.x_doc if rows is None else f.x_doc[rows]  # no row selection on the request path
+    doc = np.asarray(x_doc @ weights) + intercepts
     win = doc.copy()
     if f.x_win.shape[0]:
-        pos = np.full(f.x_doc.shape[0], -1, dtype=np.int64)
-        pos[idx] = np.arange(len(idx))
-        keep = pos[f.win_owner] >= 0
-        if keep.any():
-            wl = np.asarray(f.x_win[np.flatnonzero(keep)] @ weights) + intercepts
-            np.maximum.at(win, pos[f.win_owner[keep]], wl)
+        owners, x_win = f.win_owner, f.x_win
+        if rows is not None:
+            pos = np.full(f.x_doc.shape[0], -1, dtype=np.int64)
+            pos[rows] = np.arange(len(rows))
+            keep = np.flatnonzero(pos[f.win_owner] >= 0)
+            owners, x_win = pos[f.win_owner[keep]], f.x_win[keep]
+        if len(owners):
+            np.maximum.at(win, owners, np.asarray(x_win @ weights) + intercepts)
     return doc, win
 
 

@@ -1,7 +1,8 @@
 """Features for zh/en/mixed text: jieba word n-grams, character n-grams and negation-scoped cue counts.
 
-A document is a `Segment`: normalized text plus its jieba tokens with offsets. Every callable handed to
-scikit-learn is a module-level function here, so artifacts unpickle anywhere `model` is importable.
+A text is cut into clauses, each a `Segment` (normalized text plus its jieba tokens, with document offsets);
+documents and windows are sums of clause counts. Every callable handed to scikit-learn is a module-level function
+here, so artifacts unpickle anywhere `model` is importable.
 """
 
 from __future__ import annotations
@@ -300,8 +301,9 @@ class Featurizer(BaseEstimator):
         self.chars_ = CharGrams(2, self.max_chars).fit(pieces) if "chars" in self.kinds else None
         return self
 
-    def counts(self, segs: list[Segment], cues: np.ndarray | None = None) -> list[sparse.csr_matrix]:
-        """Raw counts per block (words, chars, cues), one row per segment; `cues` may be given precomputed."""
+    def counts(self, segs: list[Segment], cues: np.ndarray | None) -> list[sparse.csr_matrix]:
+        """Raw counts per block (words, chars, cues), one row per segment; `cues` comes from `cue_counts` run over
+        whole texts (negation context crosses clauses), so it is passed in."""
         blocks = []
         if "words" in self.vectorizers_:
             blocks.append(_count(segs, word_analyzer, self.vectorizers_["words"].vocabulary_))
@@ -309,7 +311,7 @@ class Featurizer(BaseEstimator):
             blocks.append(self.chars_.counts(segs))
         if "cues" in self.kinds:
             if cues is None:
-                cues = np.vstack([cue_counts(s.text) for s in segs]) if segs else np.zeros((0, N_CUE_FEATURES))
+                raise ValueError("this featurizer uses cue counts: pass them (see model.bundle.clause_cues)")
             blocks.append(sparse.csr_matrix(cues, dtype=np.float32))
         return blocks
 
@@ -317,10 +319,9 @@ class Featurizer(BaseEstimator):
         """Smoothed IDF per text block from document counts (as TfidfTransformer computes it)."""
         self.idf_: list[np.ndarray] = []
         n = doc_counts[0].shape[0]
-        for k, block in zip(self._text_blocks(), doc_counts, strict=False):
+        for block in doc_counts[: len(self._text_blocks())]:
             df = np.bincount(block.indices, minlength=block.shape[1])
             self.idf_.append((np.log((1 + n) / (1 + df)) + 1).astype(np.float32))
-            del k
         return self
 
     def _text_blocks(self) -> list[str]:
