@@ -10,6 +10,7 @@ import hashlib
 import json
 import platform
 import warnings
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -24,19 +25,12 @@ class ArtifactError(RuntimeError):
 
 
 def library_versions() -> dict[str, str]:
-    import jieba
-    import numpy
-    import scipy
-    import sklearn
+    """Versions of the libraries an artifact depends on (read from package metadata: importing scikit-learn only
+    to ask its version would cost a second of start-up)."""
+    return {"python": platform.python_version(), **{name: metadata.version(name) for name in _LIBRARIES}}
 
-    return {
-        "python": platform.python_version(),
-        "scikit-learn": sklearn.__version__,
-        "numpy": numpy.__version__,
-        "scipy": scipy.__version__,
-        "jieba": jieba.__version__,
-        "joblib": joblib.__version__,
-    }
+
+_LIBRARIES = ("scikit-learn", "numpy", "scipy", "jieba", "joblib")
 
 
 def sha256_file(path: Path) -> str:
@@ -107,13 +101,13 @@ def verify(path: Path) -> dict[str, Any]:
 def load(path: Path) -> tuple[Any, dict[str, Any]]:
     """Verify, then unpickle with scikit-learn's version warnings raised as errors."""
     manifest = verify(path)
-    from sklearn.exceptions import InconsistentVersionWarning
-
     with warnings.catch_warnings():
-        warnings.simplefilter("error", InconsistentVersionWarning)
+        # scikit-learn's InconsistentVersionWarning (an estimator pickled by another version), matched by message so
+        # that loading does not import scikit-learn: the scoring bundle holds none of its objects, but be strict
+        warnings.filterwarnings("error", message=r"Trying to unpickle estimator")
         try:
             bundle = joblib.load(path)
-        except InconsistentVersionWarning as e:
+        except UserWarning as e:
             raise ArtifactError(f"artifact {path.name}: {e}; {REBUILD_HINT}") from e
         except Exception as e:  # a verified file that still fails to unpickle is as unusable as a missing one
             raise ArtifactError(

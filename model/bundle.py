@@ -10,13 +10,13 @@ a long page carry the score, and lets the offer head gate texts that only report
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
 from scipy import sparse
-from sklearn.linear_model import LogisticRegression
 
-from model.features import N_CUE_FEATURES, Featurizer, Segment, atoms, cue_counts, tokenize, window_groups
+from model.features import N_CUE_FEATURES, FeatureNames, Featurizer, Segment, atoms, cue_counts, tokenize, window_groups
 from model.normalize import Normalized, normalize
 from model.taxonomy import CODES
 
@@ -119,16 +119,37 @@ def stage2_inputs(head: str, doc: np.ndarray, win: np.ndarray, gated: bool) -> n
     return np.column_stack(cols)
 
 
+@dataclass(frozen=True)
+class Combiner:
+    """A fitted stage-2 logistic regression as plain numbers (scoring needs no scikit-learn)."""
+
+    coef: np.ndarray
+    intercept: float
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        return 1.0 / (1.0 + np.exp(-(x @ self.coef + self.intercept)))
+
+
 @dataclass
 class ModelBundle:
     featurizer: Featurizer
     weights: np.ndarray  # (n_features, len(HEADS)) stage-1 coefficients, float32
     intercepts: np.ndarray  # (len(HEADS),)
-    combiners: dict[str, LogisticRegression]
-    feature_kinds: list[tuple[str, str]]
+    combiners: dict[str, Combiner]
     risk_mode: str = "own"  # "own" head or "derived" (max over statutory indicators and high_return_promise)
     gated: bool = True
     info: dict[str, Any] = field(default_factory=dict)
+
+    @cached_property
+    def feature_kinds(self) -> FeatureNames:
+        """(block, feature) per column, for evidence; looked up on demand rather than pickled (45k small tuples
+        make joblib's Python unpickler slow: start-up time)."""
+        return self.featurizer.feature_names()
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state.pop("feature_kinds", None)
+        return state
 
     def stage1(self, prep: Prepared) -> tuple[Features, np.ndarray, np.ndarray]:
         """Features and stage-1 margins for documents, and the max over each document's windows."""
@@ -140,17 +161,15 @@ class ModelBundle:
         self,
         doc: np.ndarray,
         win: np.ndarray,
-        combiners: dict[str, LogisticRegression] | None = None,
+        combiners: dict[str, Combiner] | None = None,
         gated: bool | None = None,
     ) -> dict[str, np.ndarray]:
         """Calibrated probability per head, with `risk` per the chosen risk mode."""
         combiners = combiners or self.combiners
         gated = self.gated if gated is None else gated
         probs = {}
-        for head in HEADS:  # the logistic function by hand: predict_proba's validation costs more than the math
-            lr = combiners[head]
-            z = stage2_inputs(head, doc, win, gated) @ lr.coef_[0] + lr.intercept_[0]
-            probs[head] = 1.0 / (1.0 + np.exp(-z))
+        for head in HEADS:
+            probs[head] = combiners[head](stage2_inputs(head, doc, win, gated))
         if self.risk_mode == "derived":
             statutory = ("recruitment_rewards", "entry_fee", "multi_level_commission", "high_return_promise")
             probs["risk"] = np.max([probs[c] for c in statutory], axis=0)

@@ -7,6 +7,8 @@ carry its score when it is long) become the evidence.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 from scipy import sparse
 
@@ -44,7 +46,7 @@ def _hits(seg: Segment, kind: str, feature: str, code: str) -> list[tuple[int, i
 
 
 def _narrow(
-    seg: Segment, x: sparse.csr_matrix, r: int, weights: np.ndarray, kinds: list[tuple[str, str]], code: str
+    seg: Segment, x: sparse.csr_matrix, r: int, weights: np.ndarray, kinds: Sequence[tuple[str, str]], code: str
 ) -> tuple[int, int]:
     """Within a long clause, the stretch covering the hits of its top positive features."""
     if len(seg.text) <= MAX_CLAUSE:
@@ -84,7 +86,7 @@ def find_evidence(
     clause_logits: np.ndarray,
     head: int,
     weights: np.ndarray,
-    kinds: list[tuple[str, str]],
+    kinds: Sequence[tuple[str, str]],
     code: str,
 ) -> list[tuple[int, int]]:
     """Up to MAX_SPANS evidence spans (original-text offsets) for one flagged indicator."""

@@ -15,7 +15,7 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.svm import LinearSVC
 
 from model import artifact
-from model.bundle import HEADS, ModelBundle, Prepared, compose, margins, prepare, stage2_inputs
+from model.bundle import HEADS, Combiner, ModelBundle, Prepared, compose, margins, prepare, stage2_inputs
 from model.features import Featurizer
 from model.taxonomy import CODES, HARD_NEGATIVE_FAMILIES
 from training.corpus import CORPUS_PATH, HOLDOUT_PATH, Row, corpus_hash, load_rows
@@ -65,14 +65,12 @@ def fit_heads(
     return np.column_stack(ws).astype(np.float32), np.array(bs, dtype=np.float64)
 
 
-def fit_combiners(
-    doc: np.ndarray, win: np.ndarray, y: np.ndarray, gated: bool, seed: int
-) -> dict[str, LogisticRegression]:
+def fit_combiners(doc: np.ndarray, win: np.ndarray, y: np.ndarray, gated: bool, seed: int) -> dict[str, Combiner]:
     out = {}
     for h, head in enumerate(HEADS):
         lr = LogisticRegression(C=1.0, max_iter=1000, random_state=seed)
         lr.fit(stage2_inputs(head, doc, win, gated), y[:, h])
-        out[head] = lr
+        out[head] = Combiner(lr.coef_[0].astype(np.float64), float(lr.intercept_[0]))
     return out
 
 
@@ -132,7 +130,7 @@ def predictions(
 
 def fit_bundle(
     train: list[Row], seed: int = SEED, log: Callable[[str], None] = print
-) -> tuple[ModelBundle, dict[str, LogisticRegression]]:
+) -> tuple[ModelBundle, dict[str, Combiner]]:
     """Featurizer, stage-1 heads and (gated, ungated) stage-2 combiners fitted on the train rows only."""
     t0 = time.perf_counter()
     prep = prepare([r.text for r in train])
@@ -154,7 +152,7 @@ def fit_bundle(
     w, b = fit_heads(f.x_doc, y, STAGE1_C, seed, offer_only)
     gated = fit_combiners(oof_doc, oof_win, y, True, seed)
     ungated = fit_combiners(oof_doc, oof_win, y, False, seed)
-    bundle = ModelBundle(featurizer, w, b, gated, featurizer.feature_kinds(), risk_mode="own", gated=True)
+    bundle = ModelBundle(featurizer, w, b, gated, risk_mode="own", gated=True)
     log(f"  fitted ({time.perf_counter() - t0:.1f}s)")
     return bundle, ungated
 

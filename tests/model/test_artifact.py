@@ -59,6 +59,32 @@ def test_library_version_mismatch_refuses(copy: Path) -> None:
         Scorer.load(copy)
 
 
+def test_estimator_pickled_by_another_scikit_learn_refuses(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # an artifact whose manifest checks out but holds an estimator from another scikit-learn: refuse, do not warn
+    import sklearn.base
+    from sklearn.linear_model import LogisticRegression
+
+    monkeypatch.setattr(sklearn.base, "__version__", "0.20.0")
+    path = artifact.save(LogisticRegression(), {"version": "old-estimator"}, tmp_path)
+    monkeypatch.undo()
+    with pytest.raises(ArtifactError, match="0.20.0"):
+        artifact.load(path)
+
+
+def test_scoring_does_not_import_scikit_learn(artifact_path: Path) -> None:
+    # start-up time: scikit-learn is a training dependency; the service loads and scores without importing it
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from model.scorer import Scorer; "
+        f"Scorer.load(__import__('pathlib').Path({str(artifact_path)!r})).score(['加入只需399元，每推荐一人奖励100元']); "
+        "print('sklearn' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
 def test_missing_manifest_refuses(copy: Path) -> None:
     artifact.manifest_path(copy).unlink()
     with pytest.raises(ArtifactError, match="no manifest"):

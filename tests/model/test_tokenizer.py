@@ -1,0 +1,54 @@
+"""The jieba accelerator must be invisible to the model: same words as jieba itself, on every text we have."""
+
+from __future__ import annotations
+
+import json
+
+import jieba
+import pytest
+
+from model import features
+from model.features import segmenter_name, tokenize
+from model.normalize import normalize
+from training.corpus import CORPUS_PATH, HOLDOUT_PATH
+
+ODD = [
+    "",
+    " ",
+    "😀加入😀只需399元👉每推荐一人奖励100元",
+    "𠀋𠀌𠀍 astral 𝕏𝕐 characters 拉人头",
+    "加入只需399元，每推荐一人奖励100元，三代以内团队业绩都有提成",
+    "傳直銷 下線 獎金制度 入會費",
+    "ＦＵＬＬ－ＷＩＤＴＨ １２３ 全角",
+    "Pay $499 to join; earn 20% weekly, 7 levels deep, ZT奖 LRT",
+    "a" * 5000,
+    "拉" * 3000,
+    "line\nbreaks\tand\r\nspaces   多个",
+    "C++ c# .NET e-mail 3.5% 1,000,000 USDT",
+]
+
+
+def _texts() -> list[str]:
+    rows = [json.loads(line)["text"] for line in CORPUS_PATH.open(encoding="utf-8")]
+    if HOLDOUT_PATH.exists():
+        rows += [json.loads(line)["text"] for line in HOLDOUT_PATH.open(encoding="utf-8")]
+    return rows
+
+
+def test_the_accelerator_is_in_use() -> None:
+    # it is a declared dependency: a silent fallback to plain jieba would cost ten times the tokenizing time
+    assert segmenter_name() == "jieba_fast_dat"
+
+
+@pytest.mark.parametrize("normalized", [False, True])
+def test_same_tokens_as_jieba_on_every_corpus_and_holdout_text(normalized: bool, monkeypatch) -> None:
+    # (the two differ only in whitespace runs — "\r\n" is one jieba token, two accelerated ones — and whitespace
+    # tokens are dropped: the tokens and offsets the model sees are compared)
+    texts = _texts() + ODD
+    if normalized:
+        texts = [normalize(t).text for t in texts]
+    fast = [tokenize(t) for t in texts]
+    monkeypatch.setattr(features, "_segment", lambda text: jieba.lcut(text, HMM=False))
+    plain = [tokenize(t) for t in texts]
+    differ = [t for t, a, b in zip(texts, fast, plain, strict=True) if a != b]
+    assert not differ, f"{len(differ)} texts tokenize differently, e.g. {differ[0][:80]!r}"
