@@ -109,13 +109,24 @@ def margins(
     return doc, win
 
 
-def stage2_inputs(head: str, doc: np.ndarray, win: np.ndarray, gated: bool) -> np.ndarray:
-    """Stage-2 design matrix for one head from stage-1 margins (columns indexed by HEADS)."""
+STATUTORY_HEADS = ("recruitment_rewards", "entry_fee", "multi_level_commission", "high_return_promise")
+
+
+def stage2_inputs(head: str, doc: np.ndarray, win: np.ndarray, gated: bool, stacked: bool = False) -> np.ndarray:
+    """Stage-2 design matrix for one head from stage-1 margins (columns indexed by HEADS).
+
+    `stacked` (risk only): the risk-bearing indicators' margins join the risk head's own, so a text whose every
+    indicator is absent needs strong evidence of its own to be called risky.
+    """
     h = HEADS.index(head)
     cols = [doc[:, h], win[:, h]]
     if gated and head != "offer":
         o = HEADS.index("offer")
         cols.extend([doc[:, o], np.minimum(doc[:, h], doc[:, o])])
+    if stacked:
+        for code in STATUTORY_HEADS:
+            i = HEADS.index(code)
+            cols.extend([doc[:, i], win[:, i]])
     return np.column_stack(cols)
 
 
@@ -136,7 +147,9 @@ class ModelBundle:
     weights: np.ndarray  # (n_features, len(HEADS)) stage-1 coefficients, float32
     intercepts: np.ndarray  # (len(HEADS),)
     combiners: dict[str, Combiner]
-    risk_mode: str = "own"  # "own" head or "derived" (max over statutory indicators and high_return_promise)
+    # "own" risk head, "stacked" (own head plus the indicators' margins in stage 2) or "derived" (max over the
+    # statutory indicators and high_return_promise)
+    risk_mode: str = "own"
     gated: bool = True
     info: dict[str, Any] = field(default_factory=dict)
 
@@ -170,9 +183,10 @@ class ModelBundle:
         probs = {}
         for head in HEADS:
             probs[head] = combiners[head](stage2_inputs(head, doc, win, gated))
-        if self.risk_mode == "derived":
-            statutory = ("recruitment_rewards", "entry_fee", "multi_level_commission", "high_return_promise")
-            probs["risk"] = np.max([probs[c] for c in statutory], axis=0)
+        if self.risk_mode == "stacked":
+            probs["risk"] = combiners["risk_stacked"](stage2_inputs("risk", doc, win, gated, stacked=True))
+        elif self.risk_mode == "derived":
+            probs["risk"] = np.max([probs[c] for c in STATUTORY_HEADS], axis=0)
         return probs
 
     def piece_matrix(self, f: Features, rows: np.ndarray) -> sparse.csr_matrix:

@@ -16,6 +16,24 @@ from model.taxonomy import CODES, HARD_NEGATIVE_FAMILIES, LANGS, SOURCES_FIXED, 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 CORPUS_PATH = DATA_DIR / "corpus.jsonl"
 HOLDOUT_PATH = Path(__file__).resolve().parent / "holdout" / "out_of_author.jsonl"
+# Out-of-author slices: each written by a different helper who never saw the training rows, in registers of its
+# own; never used for fitting or thresholds. Name -> file.
+HOLDOUT_SLICES = {
+    "out-of-author 1": HOLDOUT_PATH,
+    "out-of-author 2": HOLDOUT_PATH.with_name("out_of_author_2.jsonl"),
+}
+
+
+def holdout_sets() -> dict[str, list[Row]]:
+    """The out-of-author slices present, each by name, plus all of them together ("out-of-author")."""
+    sets = {name: load_rows(path) for name, path in HOLDOUT_SLICES.items() if path.exists()}
+    if len(sets) > 1:
+        sets = {"out-of-author": [r for rs in sets.values() for r in rs], **sets}
+    elif sets:
+        sets = {"out-of-author": next(iter(sets.values()))}
+    return sets
+
+
 SPLITS = ("train", "dev", "test")
 SPLIT_SHARES = (0.70, 0.15, 0.15)
 NEAR_DUP_JACCARD = 0.8

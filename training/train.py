@@ -18,7 +18,7 @@ from model import artifact
 from model.bundle import HEADS, Combiner, ModelBundle, Prepared, compose, margins, prepare, stage2_inputs
 from model.features import Featurizer
 from model.taxonomy import CODES, HARD_NEGATIVE_FAMILIES
-from training.corpus import CORPUS_PATH, HOLDOUT_PATH, Row, corpus_hash, load_rows
+from training.corpus import CORPUS_PATH, HOLDOUT_SLICES, Row, corpus_hash, load_rows
 from training.metrics import Predictions, by_language
 
 SEED = 13
@@ -71,6 +71,10 @@ def fit_combiners(doc: np.ndarray, win: np.ndarray, y: np.ndarray, gated: bool, 
         lr = LogisticRegression(C=1.0, max_iter=1000, random_state=seed)
         lr.fit(stage2_inputs(head, doc, win, gated), y[:, h])
         out[head] = Combiner(lr.coef_[0].astype(np.float64), float(lr.intercept_[0]))
+    h = HEADS.index("risk")
+    lr = LogisticRegression(C=1.0, max_iter=1000, random_state=seed)
+    lr.fit(stage2_inputs("risk", doc, win, gated, stacked=True), y[:, h])
+    out["risk_stacked"] = Combiner(lr.coef_[0].astype(np.float64), float(lr.intercept_[0]))
     return out
 
 
@@ -171,7 +175,8 @@ def pick_thresholds(
         thresholds[c] = choose_threshold(y[:, h], probs[c])
     yr = y[:, HEADS.index("risk")]
     comparison = {}
-    for mode in ("own", "derived"):
+    modes = ("own", "stacked", "derived")
+    for mode in modes:
         bundle.risk_mode = mode
         p = bundle.probabilities(doc, win)["risk"]
         t = choose_threshold(yr, p, hard, MAX_HARD_NEG_FPR)
@@ -182,9 +187,7 @@ def pick_thresholds(
             "dev_f1": float(2 * tp / max(1, 2 * tp + fp + fn)),
             "dev_hard_neg_fpr": float(np.mean(pred[hard])) if hard.any() else 0.0,
         }
-    best = max(
-        ("own", "derived"), key=lambda mm: (comparison[mm]["dev_f1"] - comparison[mm]["dev_hard_neg_fpr"], mm == "own")
-    )
+    best = max(modes, key=lambda mm: (comparison[mm]["dev_f1"] - comparison[mm]["dev_hard_neg_fpr"], mm != "derived"))
     bundle.risk_mode = best
     thresholds["risk"] = comparison[best]["threshold"]
     p = bundle.probabilities(doc, win)["risk"]
@@ -244,7 +247,10 @@ def train(
             "rows": len(rows),
             "splits": {k: len(v) for k, v in split.items()},
         },
-        "holdout": {"path": "training/holdout/out_of_author.jsonl", "present": HOLDOUT_PATH.exists()},
+        "holdout": [
+            {"name": name, "path": f"training/holdout/{path.name}", "present": path.exists()}
+            for name, path in HOLDOUT_SLICES.items()
+        ],
         "thresholds": thresholds,
         "risk_levels": levels,
         "risk_head": risk_choice,

@@ -10,7 +10,7 @@ import pytest
 from model import features
 from model.features import segmenter_name, tokenize
 from model.normalize import normalize
-from training.corpus import CORPUS_PATH, HOLDOUT_PATH
+from training.corpus import CORPUS_PATH, HOLDOUT_SLICES
 
 ODD = [
     "",
@@ -30,8 +30,8 @@ ODD = [
 
 def _texts() -> list[str]:
     rows = [json.loads(line)["text"] for line in CORPUS_PATH.open(encoding="utf-8")]
-    if HOLDOUT_PATH.exists():
-        rows += [json.loads(line)["text"] for line in HOLDOUT_PATH.open(encoding="utf-8")]
+    for path in HOLDOUT_SLICES.values():
+        rows += [json.loads(line)["text"] for line in path.open(encoding="utf-8")]
     return rows
 
 
