@@ -16,7 +16,18 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 
-from model.features import N_CUE_FEATURES, FeatureNames, Featurizer, Segment, atoms, cue_counts, tokenize, window_groups
+from model.features import (
+    N_CUE_FEATURES,
+    FeatureNames,
+    Featurizer,
+    Rows,
+    Segment,
+    atoms,
+    cue_counts,
+    segment_sum,
+    tokenize,
+    window_groups,
+)
 from model.normalize import Normalized, normalize
 from model.taxonomy import CODES
 
@@ -61,9 +72,9 @@ def _summing(ranges: list[tuple[int, int]], n_cols: int) -> sparse.csr_matrix:
 class Features:
     """Raw clause counts and the TF-IDF matrices of documents and windows composed from them."""
 
-    piece_counts: list[sparse.csr_matrix]
-    x_doc: sparse.csr_matrix
-    x_win: sparse.csr_matrix
+    piece_counts: list[Rows]
+    x_doc: sparse.csr_matrix | None  # None on the scoring path (margins are computed without them)
+    x_win: sparse.csr_matrix | None
     win_owner: np.ndarray
 
 
@@ -77,7 +88,8 @@ def clause_cues(prep: Prepared) -> np.ndarray:
 
 def compose(featurizer: Featurizer, prep: Prepared, fit_idf: bool = False) -> Features:
     """Count each clause once; sum clauses into documents and windows; TF-IDF them."""
-    counts = featurizer.counts(prep.pieces, clause_cues(prep) if "cues" in featurizer.kinds else None)
+    raw = featurizer.counts(prep.pieces, clause_cues(prep) if "cues" in featurizer.kinds else None)
+    counts = [c.tocsr() for c in raw]
     n = len(prep.pieces)
     doc_sum = _summing(prep.doc_pieces, n)
     doc_counts = [doc_sum @ c for c in counts]
@@ -87,7 +99,7 @@ def compose(featurizer: Featurizer, prep: Prepared, fit_idf: bool = False) -> Fe
     win_sum = _summing([(a, b) for _, a, b in prep.windows], n)
     x_win = featurizer.finish([win_sum @ c for c in counts]) if prep.windows else x_doc[0:0]
     owner = np.array([i for i, _, _ in prep.windows], dtype=np.int64)
-    return Features(counts, x_doc, x_win, owner)
+    return Features(raw, x_doc, x_win, owner)
 
 
 def margins(
@@ -110,6 +122,50 @@ def margins(
 
 
 STATUTORY_HEADS = ("recruitment_rewards", "entry_fee", "multi_level_commission", "high_return_promise")
+
+
+def _range_entries(block: Rows, ranges: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sum the clause rows of each [a, b) range of a CSR count block: (range id, column, count) per nonzero,
+    sorted by range then column — plain numpy, no sparse-matrix objects (their per-call checks dominate one text)."""
+    starts, ends = block.indptr[ranges[:, 0]], block.indptr[ranges[:, 1]]
+    lens = ends - starts
+    total = int(lens.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0)
+    offsets = np.cumsum(lens) - lens
+    pos = np.arange(total) - np.repeat(offsets, lens) + np.repeat(starts, lens)
+    rid = np.repeat(np.arange(len(ranges), dtype=np.int64), lens)
+    n_cols = block.shape[1]
+    keys, inv = np.unique(rid * n_cols + block.indices[pos], return_inverse=True)
+    return keys // n_cols, keys % n_cols, np.bincount(inv, weights=block.data[pos])
+
+
+def range_margins(
+    featurizer: Featurizer,
+    counts: list[Rows],
+    ranges: np.ndarray,
+    weights: np.ndarray,
+    intercepts: np.ndarray,
+) -> np.ndarray:
+    """Stage-1 margins of clause ranges (documents, windows): the same numbers as
+    `featurizer.finish` of the summed counts times `weights`, computed straight from the clause counts."""
+    out = np.zeros((len(ranges), weights.shape[1]))
+    offset = 0
+    for i, _ in enumerate(featurizer._text_blocks()):
+        rid, col, tf = _range_entries(counts[i], ranges)
+        d = (1.0 + np.log(tf)) * featurizer.idf_[i][col]
+        norms = np.sqrt(np.bincount(rid, weights=d * d, minlength=len(ranges)))
+        d /= np.where(norms == 0, 1.0, norms)[rid]
+        out += segment_sum(rid, d[:, None] * weights[offset + col], len(ranges))
+        offset += counts[i].shape[1]
+    if "cues" in featurizer.kinds:
+        q = counts[-1]
+        cues = np.zeros(q.shape)
+        cues[q.row_ids(), q.indices] = q.data
+        cum = np.vstack([np.zeros((1, cues.shape[1])), np.cumsum(cues, axis=0, dtype=np.float64)])
+        summed = cum[ranges[:, 1]] - cum[ranges[:, 0]]
+        out += (np.log1p(summed) * featurizer.cue_weight) @ weights[offset : offset + cues.shape[1]]
+    return out + intercepts
 
 
 def stage2_inputs(head: str, doc: np.ndarray, win: np.ndarray, gated: bool, stacked: bool = False) -> np.ndarray:
@@ -165,10 +221,21 @@ class ModelBundle:
         return state
 
     def stage1(self, prep: Prepared) -> tuple[Features, np.ndarray, np.ndarray]:
-        """Features and stage-1 margins for documents, and the max over each document's windows."""
-        f = compose(self.featurizer, prep)
-        doc, win = margins(self.weights, self.intercepts, f)
-        return f, doc, win
+        """Clause counts and stage-1 margins for documents, and the max over each document's windows.
+
+        The scoring path: margins come straight from clause counts (`range_margins`), without building the
+        document and window TF-IDF matrices that training needs (`compose`); a test holds the two equal.
+        """
+        fz = self.featurizer
+        counts = fz.counts(prep.pieces, clause_cues(prep) if "cues" in fz.kinds else None)
+        n_docs = len(prep.doc_pieces)
+        ranges = np.array(prep.doc_pieces + [(a, b) for _, a, b in prep.windows], dtype=np.int64).reshape(-1, 2)
+        m = range_margins(fz, counts, ranges, self.weights, self.intercepts)
+        doc, win = m[:n_docs], m[:n_docs].copy()
+        owner = np.array([i for i, _, _ in prep.windows], dtype=np.int64)
+        if len(owner):
+            np.maximum.at(win, owner, m[n_docs:])
+        return Features(counts, None, None, owner), doc, win
 
     def probabilities(
         self,
@@ -189,8 +256,8 @@ class ModelBundle:
             probs["risk"] = np.max([probs[c] for c in STATUTORY_HEADS], axis=0)
         return probs
 
-    def piece_matrix(self, f: Features, rows: np.ndarray) -> sparse.csr_matrix:
+    def piece_matrix(self, f: Features, rows: np.ndarray) -> Rows:
         """TF-IDF rows of the given clauses (for evidence)."""
         if len(rows) == f.piece_counts[0].shape[0]:  # all of them (one flagged text): no row selection
-            return self.featurizer.finish(f.piece_counts)
-        return self.featurizer.finish([c[rows] for c in f.piece_counts])
+            return self.featurizer.finish(f.piece_counts, raw=True)
+        return self.featurizer.finish([c.take(rows) for c in f.piece_counts], raw=True)

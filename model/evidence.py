@@ -10,9 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from scipy import sparse
 
-from model.features import _CUE_RES, _NEGATION, NEG_MARK, Segment
+from model.features import _CUE_RES, _NEGATION, NEG_MARK, Rows, Segment
 from model.normalize import Normalized
 
 MAX_SPANS = 3
@@ -46,7 +45,7 @@ def _hits(seg: Segment, kind: str, feature: str, code: str) -> list[tuple[int, i
 
 
 def _narrow(
-    seg: Segment, x: sparse.csr_matrix, r: int, weights: np.ndarray, kinds: Sequence[tuple[str, str]], code: str
+    seg: Segment, x: Rows, r: int, weights: np.ndarray, kinds: Sequence[tuple[str, str]], code: str
 ) -> tuple[int, int]:
     """Within a long clause, the stretch covering the hits of its top positive features."""
     if len(seg.text) <= MAX_CLAUSE:
@@ -81,7 +80,7 @@ def _narrow(
 def find_evidence(
     norm: Normalized,
     clauses: list[Segment],
-    x: sparse.csr_matrix,
+    x: Rows,
     first_row: int,
     clause_logits: np.ndarray,
     head: int,

@@ -204,7 +204,53 @@ CUE_FEATURE_NAMES: tuple[str, ...] = tuple(
 ) + ("cue:denial", "cue:report", "cue:offer", "cue:percent", "cue:money", "cue:deep_levels")
 
 
-def _count(segs: list[Segment], analyzer: Callable[[Segment], list[str]], vocab: dict[str, int]) -> sparse.csr_matrix:
+@dataclass(frozen=True)
+class Rows:
+    """A CSR matrix as its three arrays: sparse rows on the scoring path without scipy's per-object checks (for
+    one text those cost more than the arithmetic). Training turns them into scipy matrices with `tocsr`."""
+
+    data: np.ndarray
+    indices: np.ndarray
+    indptr: np.ndarray
+    shape: tuple[int, int]
+
+    @classmethod
+    def from_dense(cls, a: np.ndarray) -> Rows:
+        r, c = np.nonzero(a)
+        indptr = np.zeros(a.shape[0] + 1, dtype=np.int64)
+        np.cumsum(np.bincount(r, minlength=a.shape[0]), out=indptr[1:])
+        return cls(a[r, c].astype(np.float32), c.astype(np.int32), indptr, a.shape)
+
+    def tocsr(self) -> sparse.csr_matrix:
+        return sparse.csr_matrix((self.data, self.indices, self.indptr), shape=self.shape)
+
+    def row_ids(self) -> np.ndarray:
+        return np.repeat(np.arange(self.shape[0], dtype=np.int64), np.diff(self.indptr))
+
+    def take(self, rows: np.ndarray) -> Rows:
+        """The given rows, in order."""
+        starts = self.indptr[rows]
+        lens = self.indptr[rows + 1] - starts
+        pos = np.arange(int(lens.sum())) - np.repeat(np.cumsum(lens) - lens, lens) + np.repeat(starts, lens)
+        indptr = np.zeros(len(rows) + 1, dtype=np.int64)
+        np.cumsum(lens, out=indptr[1:])
+        return Rows(self.data[pos], self.indices[pos], indptr, (len(rows), self.shape[1]))
+
+    def dot(self, w: np.ndarray) -> np.ndarray:
+        """self @ w for a dense w."""
+        return segment_sum(self.row_ids(), self.data[:, None] * w[self.indices], self.shape[0])
+
+
+def segment_sum(rid: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    """Rows of `values` summed per id (ids sorted ascending) into an (n, k) array (np.add.at, but fast)."""
+    out = np.zeros((n, values.shape[1]))
+    if len(rid):
+        starts = np.flatnonzero(np.r_[True, rid[1:] != rid[:-1]])
+        out[rid[starts]] = np.add.reduceat(values, starts, axis=0)
+    return out
+
+
+def _count(segs: list[Segment], analyzer: Callable[[Segment], list[str]], vocab: dict[str, int]) -> Rows:
     """Count matrix of in-vocabulary features (what CountVectorizer.transform does, with C-level lookups)."""
     get, lens, flat = vocab.get, [], []
     for seg in segs:
@@ -217,16 +263,13 @@ def _count(segs: list[Segment], analyzer: Callable[[Segment], list[str]], vocab:
     return _csr_counts(rows[keep], idx[keep], len(segs), len(vocab))
 
 
-def _csr_counts(rows: np.ndarray, cols: np.ndarray, n_rows: int, n_cols: int) -> sparse.csr_matrix:
-    """A count matrix from (row, column) occurrences, built as CSR directly (no COO detour)."""
-    order = np.argsort(rows, kind="stable")
+def _csr_counts(rows: np.ndarray, cols: np.ndarray, n_rows: int, n_cols: int) -> Rows:
+    """A count matrix from (row, column) occurrences: duplicates summed, columns sorted within each row."""
+    keys, tf = np.unique(rows.astype(np.int64) * n_cols + cols, return_counts=True)
+    r = keys // n_cols
     indptr = np.zeros(n_rows + 1, dtype=np.int64)
-    np.cumsum(np.bincount(rows, minlength=n_rows), out=indptr[1:])
-    m = sparse.csr_matrix(
-        (np.ones(len(cols), dtype=np.float32), cols[order].astype(np.int32), indptr), shape=(n_rows, n_cols)
-    )
-    m.sum_duplicates()
-    return m
+    np.cumsum(np.bincount(r, minlength=n_rows), out=indptr[1:])
+    return Rows(tf.astype(np.float32), (keys - r * n_cols).astype(np.int32), indptr, (n_rows, n_cols))
 
 
 _B21 = np.uint64(21)
@@ -296,7 +339,7 @@ class CharGrams:
         self.keys_ = np.sort(uniq)
         return self
 
-    def counts(self, segs: list[Segment]) -> sparse.csr_matrix:
+    def counts(self, segs: list[Segment]) -> Rows:
         rows, keys = char_keys(segs)
         n = len(self.keys_)
         idx = np.searchsorted(self.keys_, keys)
@@ -309,8 +352,8 @@ class CharGrams:
 
 
 def _stack_rows(
-    datas: list[np.ndarray], indices: list[np.ndarray], lengths: list[np.ndarray], width: int
-) -> sparse.csr_matrix:
+    datas: list[np.ndarray], indices: list[np.ndarray], lengths: list[np.ndarray], width: int, raw: bool = False
+) -> sparse.csr_matrix | Rows:
     """Side-by-side CSR blocks (given as per-block data, column indices and row lengths) as one CSR matrix."""
     n_rows = len(lengths[0])
     indptr = np.zeros(n_rows + 1, dtype=np.int64)
@@ -320,7 +363,11 @@ def _stack_rows(
     order = np.argsort(rows, kind="stable")
     data = np.concatenate(datas)[order].astype(np.float32, copy=False)
     idx = np.concatenate(indices)[order].astype(np.int32, copy=False)
-    return sparse.csr_matrix((data, idx, indptr), shape=(n_rows, width))
+    return (
+        Rows(data, idx, indptr, (n_rows, width))
+        if raw
+        else sparse.csr_matrix((data, idx, indptr), shape=(n_rows, width))
+    )
 
 
 class Featurizer:
@@ -353,7 +400,7 @@ class Featurizer:
         self.chars_ = CharGrams(2, self.max_chars).fit(pieces) if "chars" in self.kinds else None
         return self
 
-    def counts(self, segs: list[Segment], cues: np.ndarray | None) -> list[sparse.csr_matrix]:
+    def counts(self, segs: list[Segment], cues: np.ndarray | None) -> list[Rows]:
         """Raw counts per block (words, chars, cues), one row per segment; `cues` comes from `cue_counts` run over
         whole texts (negation context crosses clauses), so it is passed in."""
         blocks = []
@@ -364,7 +411,7 @@ class Featurizer:
         if "cues" in self.kinds:
             if cues is None:
                 raise ValueError("this featurizer uses cue counts: pass them (see model.bundle.clause_cues)")
-            blocks.append(sparse.csr_matrix(cues, dtype=np.float32))
+            blocks.append(Rows.from_dense(cues))
         return blocks
 
     def fit_idf(self, doc_counts: list[sparse.csr_matrix]) -> Featurizer:
@@ -379,7 +426,7 @@ class Featurizer:
     def _text_blocks(self) -> list[str]:
         return [k for k in ("words", "chars") if k in self.kinds]
 
-    def finish(self, counts: list[sparse.csr_matrix]) -> sparse.csr_matrix:
+    def finish(self, counts: list[sparse.csr_matrix] | list[Rows], raw: bool = False) -> sparse.csr_matrix | Rows:
         """Sublinear TF-IDF, L2-normalized per text block; log-scaled, weighted cue counts.
 
         Written with plain array operations on the CSR parts: on the request path (one text) library-level
@@ -403,7 +450,7 @@ class Featurizer:
             indices.append(q.indices + offset)
             lengths.append(np.diff(q.indptr))
             offset += q.shape[1]
-        return _stack_rows(datas, indices, lengths, offset)
+        return _stack_rows(datas, indices, lengths, offset, raw)
 
     def feature_kinds(self) -> list[tuple[str, str]]:
         """(block, feature) for every column of `finish`'s output."""

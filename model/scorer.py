@@ -99,7 +99,7 @@ class Scorer:
             return {}
         rows = np.concatenate([np.arange(*prep.doc_pieces[i]) for i in flagged_docs])
         x = self.bundle.piece_matrix(feats, rows)
-        logits = np.asarray(x @ self.bundle.weights) + self.bundle.intercepts
+        logits = x.dot(self.bundle.weights) + self.bundle.intercepts
         out: dict[tuple[int, str], list[tuple[int, int]]] = {}
         k = 0
         for i in flagged_docs:

@@ -20,6 +20,7 @@ from prometheus_fastapi_instrumentator import Instrumentator
 from model.contract import RowError, check_text
 from model.taxonomy import INDICATORS
 from service import errors, schemas
+from service.coalesce import Coalescer
 from service.errors import ApiError
 from service.middleware import BodyGuard, ConcurrencyLimit, client_key
 from service.settings import Settings, get_settings
@@ -129,8 +130,11 @@ def create_app(settings: Settings | None = None, scorer_loader: Callable[[Settin
         app.state.load_error = None
         # scoring holds the GIL: concurrent scoring threads only thrash (measured); requests wait their turn instead
         app.state.score_threads = CapacityLimiter(settings.score_threads)
+        app.state.coalescer = None
         try:
             scorer = loader(settings)
+            app.state.coalescer = Coalescer(scorer.score, app.state.score_threads)
+            app.state.coalescer.start()
             app.state.scorer = scorer
             MODEL_INFO.info({"version": scorer.version})
             log.info("model %s loaded and verified; ready", scorer.version)
@@ -139,6 +143,8 @@ def create_app(settings: Settings | None = None, scorer_loader: Callable[[Settin
             log.error("model not loaded, service stays not-ready: %s", e)
         yield
         app.state.scorer = None
+        if app.state.coalescer is not None:
+            await app.state.coalescer.stop()
 
     app = FastAPI(
         title="redflag",
@@ -184,10 +190,9 @@ def create_app(settings: Settings | None = None, scorer_loader: Callable[[Settin
             raise ApiError(
                 status, problem[0], problem[1], [{"loc": ["body", "text"], "limit": settings.max_text_chars}]
             )
-        # CPU-bound: one hop to a worker thread, so the event loop keeps serving (health checks, other requests)
-        result = (
-            await to_thread.run_sync(scorer.score, [body.text], [body.id], limiter=request.app.state.score_threads)
-        )[0]
+        # CPU-bound: scored on the scoring thread (the event loop keeps serving), together with any other texts
+        # waiting at the same moment (service/coalesce.py)
+        result = await request.app.state.coalescer.submit(body.text, body.id)
         record([result], "score")
         return JSONResponse(result.to_dict())  # already in the contract's shape: no second validation pass
 

@@ -23,6 +23,7 @@ from training.metrics import Predictions, by_language
 
 SEED = 13
 STAGE1_C = 2.0
+RISK_C = 0.5  # C of the risk and offer heads
 FOLDS = 5
 MAX_HARD_NEG_FPR = 0.03
 OFFERS_ONLY = True
@@ -52,7 +53,8 @@ def fit_heads(
         masked = (x @ sparse.diags(keep)).tocsr()
     offers = y[:, offer] == 1
     for h in range(y.shape[1]):
-        svm = LinearSVC(C=c, class_weight="balanced", max_iter=10000, random_state=seed)
+        head_c = RISK_C if HEADS[h] in ("risk", "offer") else c
+        svm = LinearSVC(C=head_c, class_weight="balanced", max_iter=10000, random_state=seed)
         if h == offer:
             svm.fit(x, y[:, h])
         elif OFFERS_ONLY:
