@@ -122,3 +122,21 @@ def test_long_page_keeps_the_buried_paragraph(scorer: Scorer) -> None:
     assert r.flagged
     rr = next(i for i in r.indicators if i.code == "recruitment_rewards")
     assert rr.flagged and all(len(filler) <= e.start < len(filler) + len(mech) for e in rr.evidence)
+
+
+def test_scoring_path_margins_equal_the_training_path(scorer: Scorer) -> None:
+    # the request path computes margins straight from clause counts; training composes TF-IDF matrices first
+    import json
+
+    import numpy as np
+
+    from model.bundle import compose, margins, prepare
+    from training.corpus import CORPUS_PATH
+
+    texts = [json.loads(line)["text"] for line in CORPUS_PATH.open(encoding="utf-8")][::9]
+    prep = prepare(texts + ["", "a", "加入只需399元" * 200])
+    b = scorer.bundle
+    doc_train, win_train = margins(b.weights, b.intercepts, compose(b.featurizer, prep))
+    _, doc, win = b.stage1(prep)
+    assert np.allclose(doc, doc_train, atol=1e-4)
+    assert np.allclose(win, win_train, atol=1e-4)
