@@ -121,6 +121,8 @@ def margins(
     return doc, win
 
 
+STACK_INDICATORS = True  # indicator heads see the other indicators' margins in stage 2 (RR vs MLC, EF vs IL confusions)
+
 STATUTORY_HEADS = ("recruitment_rewards", "entry_fee", "multi_level_commission", "high_return_promise")
 
 
@@ -179,6 +181,11 @@ def stage2_inputs(head: str, doc: np.ndarray, win: np.ndarray, gated: bool, stac
     if gated and head != "offer":
         o = HEADS.index("offer")
         cols.extend([doc[:, o], np.minimum(doc[:, h], doc[:, o])])
+    if STACK_INDICATORS and head in CODES:
+        for code in CODES:
+            if code != head:
+                i = HEADS.index(code)
+                cols.extend([doc[:, i], win[:, i]])
     if stacked:
         for code in STATUTORY_HEADS:
             i = HEADS.index(code)
