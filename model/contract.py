@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from model.taxonomy import BY_CODE, CODES
@@ -36,7 +36,7 @@ class IndicatorResult:
             "name_en": ind.name_en,
             "score": self.score,
             "flagged": self.flagged,
-            "evidence": [asdict(e) for e in self.evidence],
+            "evidence": [{"start": e.start, "end": e.end, "text": e.text} for e in self.evidence],
             "legal_basis": ind.legal_basis,
         }
 
