@@ -528,7 +528,7 @@ def atoms(text: str, tokens: tuple[Token, ...]) -> list[Segment]:
     return segs
 
 
-WINDOW_CHARS = 120
+WINDOW_CHARS = 200
 
 
 def window_groups(pieces: list[Segment]) -> list[tuple[int, int]]:
