@@ -18,6 +18,8 @@ _SEP = r"\s.·•・\-_*~/|\\+=^'\"`❤♥★☆✨✅➕\u2600-\u27bf\U0001f000
 _CJK_SPLIT = re.compile(rf"(?<=[{_CJK}])[{_SEP}]{{1,4}}(?=[{_CJK}])")
 _LETTER_SPLIT = re.compile(r"(?<![a-z0-9])(?:[a-z][ .·\-*_]){2,}[a-z](?![a-z0-9])")
 _MULTI_SPACE = re.compile(r"\s{2,}")
+# "奖励 100 元" is "奖励100元" (spacing between Chinese and numbers is a typesetting habit, not a word boundary)
+_CJK_DIGIT_SPACE = re.compile(rf"(?<=[{_CJK}])\s+(?=\d)|(?<=\d)\s+(?=[{_CJK}])")
 # Spelled-out evasions with an unambiguous reading (pinyin initials, letter-for-character homophones).
 _EVASIONS = {
     "lrt": "拉人头",
@@ -138,6 +140,7 @@ def normalize(text: str) -> Normalized:
         drops.extend((i, i + 1) for i in range(m.start(), m.end()) if not out[i].isalpha())
     for m in _MULTI_SPACE.finditer(out):
         drops.append((m.start() + 1, m.end()))
+    drops.extend(m.span() for m in _CJK_DIGIT_SPACE.finditer(out))
     if drops:
         drops.sort()
         merged: list[tuple[int, int]] = []

@@ -54,3 +54,11 @@ def test_span_over_normalized_text_maps_to_the_original_substring() -> None:
     i = n.text.index("拉人头")
     start, end = n.original_span(i, i + 3)
     assert raw[start:end] == "拉 . 人 . 头"
+
+
+def test_spacing_between_chinese_and_numbers_is_typesetting_not_a_boundary() -> None:
+    text = "每推荐一人 奖励 100 元，日返 1.5%"
+    n = normalize(text)
+    assert n.text == normalize("每推荐一人奖励100元，日返1.5%").text
+    s, e = n.original_span(n.text.index("奖励100元"), n.text.index("奖励100元") + len("奖励100元"))
+    assert text[s:e] == "奖励 100 元"
