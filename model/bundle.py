@@ -121,8 +121,6 @@ def margins(
     return doc, win
 
 
-STACK_INDICATORS = True  # indicator heads see the other indicators' margins in stage 2 (RR vs MLC, EF vs IL confusions)
-
 STATUTORY_HEADS = ("recruitment_rewards", "entry_fee", "multi_level_commission", "high_return_promise")
 
 
@@ -173,15 +171,16 @@ def range_margins(
 def stage2_inputs(head: str, doc: np.ndarray, win: np.ndarray, gated: bool, stacked: bool = False) -> np.ndarray:
     """Stage-2 design matrix for one head from stage-1 margins (columns indexed by HEADS).
 
-    `stacked` (risk only): the risk-bearing indicators' margins join the risk head's own, so a text whose every
-    indicator is absent needs strong evidence of its own to be called risky.
+    An indicator also sees the other indicators' margins (a per-recruit bonus vs pay across levels, a fee vs a stock
+    quota are learned together). `stacked` (risk only): the risk-bearing indicators' margins join the risk head's
+    own, so a text whose every indicator is absent needs strong evidence of its own to be called risky.
     """
     h = HEADS.index(head)
     cols = [doc[:, h], win[:, h]]
     if gated and head != "offer":
         o = HEADS.index("offer")
         cols.extend([doc[:, o], np.minimum(doc[:, h], doc[:, o])])
-    if STACK_INDICATORS and head in CODES:
+    if head in CODES:
         for code in CODES:
             if code != head:
                 i = HEADS.index(code)
