@@ -68,15 +68,14 @@ def fit_heads(
 
 
 def fit_combiners(doc: np.ndarray, win: np.ndarray, y: np.ndarray, gated: bool, seed: int) -> dict[str, Combiner]:
-    out = {}
-    for h, head in enumerate(HEADS):
-        lr = LogisticRegression(C=1.0, max_iter=1000, random_state=seed)
-        lr.fit(stage2_inputs(head, doc, win, gated), y[:, h])
-        out[head] = Combiner(lr.coef_[0].astype(np.float64), float(lr.intercept_[0]))
-    h = HEADS.index("risk")
-    lr = LogisticRegression(C=1.0, max_iter=1000, random_state=seed)
-    lr.fit(stage2_inputs("risk", doc, win, gated, stacked=True), y[:, h])
-    out["risk_stacked"] = Combiner(lr.coef_[0].astype(np.float64), float(lr.intercept_[0]))
+    """Stage-2 logistic regressions per head (plus the stacked risk variant) on out-of-fold margins."""
+
+    def fit(x: np.ndarray, target: np.ndarray) -> Combiner:
+        lr = LogisticRegression(C=1.0, max_iter=1000, random_state=seed).fit(x, target)
+        return Combiner(lr.coef_[0].astype(np.float64), float(lr.intercept_[0]))
+
+    out = {head: fit(stage2_inputs(head, doc, win, gated), y[:, h]) for h, head in enumerate(HEADS)}
+    out["risk_stacked"] = fit(stage2_inputs("risk", doc, win, gated, stacked=True), y[:, HEADS.index("risk")])
     return out
 
 
