@@ -347,9 +347,6 @@ class CharGrams:
         hit[hit] = self.keys_[idx[hit]] == keys[hit]
         return _csr_counts(rows[hit], idx[hit], len(segs), n)
 
-    def feature_names(self) -> list[str]:
-        return [key_text(int(k)) for k in self.keys_]
-
 
 def _stack_rows(
     datas: list[np.ndarray], indices: list[np.ndarray], lengths: list[np.ndarray], width: int, raw: bool = False
