@@ -33,6 +33,10 @@ _EVASIONS = {
     "chuan销": "传销",
 }
 _EVASION_RE = re.compile("|".join(re.escape(k) for k in sorted(_EVASIONS, key=len, reverse=True)))
+# Leetspeak inside a word (inc0me, r0i, pa$$ive, fr1ends): a digit or $ with a letter on both sides reads as the
+# letter it imitates. One character for one, so offsets are unchanged; "4x7", "mp3", "web3", "2nd" are untouched.
+_LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "$": "s"})
+_LEET_RE = re.compile(r"(?<=[a-z])[013457$]+(?=[a-z])")
 _ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 _ZERO_WIDTH = {0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF, 0x00AD, 0x180E}
 
@@ -133,6 +137,8 @@ def normalize(text: str) -> Normalized:
             chunks.append(mapped)
             offsets.extend([i] * len(mapped))
         out = "".join(chunks)
+    if _LEET_RE.search(out):
+        out = _LEET_RE.sub(lambda m: m.group().translate(_LEET), out)
     if _EVASION_RE.search(out):
         out, offsets = _replace_evasions(out, offsets)
     drops: list[tuple[int, int]] = [m.span() for m in _CJK_SPLIT.finditer(out)]

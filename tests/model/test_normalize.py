@@ -19,6 +19,8 @@ from model.normalize import normalize
         ("r e c r u i t", "recruit"),
         ("d.a.i.l.y", "daily"),
         ("LRT奖励", "拉人头奖励"),
+        ("pa$$ive inc0me, r0i 25% m0nthly", "passive income, roi 25% monthly"),
+        ("bring 2 fr1ends", "bring 2 friends"),
     ],
 )
 def test_obfuscated_forms_normalize_to_the_plain_form(raw: str, plain: str) -> None:
@@ -62,3 +64,8 @@ def test_spacing_between_chinese_and_numbers_is_typesetting_not_a_boundary() -> 
     assert n.text == normalize("每推荐一人奖励100元，日返1.5%").text
     s, e = n.original_span(n.text.index("奖励100元"), n.text.index("奖励100元") + len("奖励100元"))
     assert text[s:e] == "奖励 100 元"
+
+
+@pytest.mark.parametrize("raw", ["4x7 matrix", "mp3", "web3 wallet", "2nd level", "US$500", "3x3 board", "h5 page"])
+def test_digits_that_are_not_leetspeak_are_kept(raw: str) -> None:
+    assert normalize(raw).text == raw.lower()
