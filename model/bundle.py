@@ -209,8 +209,8 @@ class ModelBundle:
     weights: np.ndarray  # (n_features, len(HEADS)) stage-1 coefficients, float32
     intercepts: np.ndarray  # (len(HEADS),)
     combiners: dict[str, Combiner]
-    # "own" risk head, "stacked" (own head plus the indicators' margins in stage 2) or "derived" (max over the
-    # statutory indicators and high_return_promise)
+    # "own" risk head, "stacked" (own head plus the indicators' margins in stage 2), "derived" (max over the
+    # statutory indicators and high_return_promise) or "averaged" (mean of own and derived)
     risk_mode: str = "own"
     gated: bool = True
     info: dict[str, Any] = field(default_factory=dict)
@@ -260,6 +260,8 @@ class ModelBundle:
             probs["risk"] = combiners["risk_stacked"](stage2_inputs("risk", doc, win, gated, stacked=True))
         elif self.risk_mode == "derived":
             probs["risk"] = np.max([probs[c] for c in STATUTORY_HEADS], axis=0)
+        elif self.risk_mode == "averaged":
+            probs["risk"] = 0.5 * (probs["risk"] + np.max([probs[c] for c in STATUTORY_HEADS], axis=0))
         return probs
 
     def piece_matrix(self, f: Features, rows: np.ndarray) -> Rows:

