@@ -194,6 +194,7 @@ def pick_thresholds(
             "dev_f1": float(2 * tp / max(1, 2 * tp + fp + fn)),
             "dev_hard_neg_fpr": float(np.mean(pred[hard])) if hard.any() else 0.0,
         }
+
     # The averaged head (the risk head's own probability and the strongest indicator, half each) is kept unless
     # another is clearly better on dev: the candidates usually sit within a few dev rows of each other, and picking
     # the momentary winner swung test risk F1 by ±0.01 from one corpus version to the next, while the average
