@@ -140,3 +140,22 @@ def test_scoring_path_margins_equal_the_training_path(scorer: Scorer) -> None:
     _, doc, win = b.stage1(prep)
     assert np.allclose(doc, doc_train, atol=1e-4)
     assert np.allclose(win, win_train, atol=1e-4)
+
+
+def test_averaged_risk_is_half_own_head_half_strongest_indicator(scorer: Scorer) -> None:
+    import numpy as np
+
+    from model.bundle import prepare
+
+    b = scorer.bundle
+    _, doc, win = b.stage1(prepare([SCHEME_ZH, SCHEME_EN, COUPON_ZH, AFFILIATE_EN]))
+    chosen = b.risk_mode
+    try:
+        risk = {}
+        for mode in ("own", "derived", "averaged"):
+            b.risk_mode = mode
+            risk[mode] = b.probabilities(doc, win)["risk"]
+    finally:
+        b.risk_mode = chosen
+    assert np.allclose(risk["averaged"], (risk["own"] + risk["derived"]) / 2)
+    assert "averaged" in scorer.manifest["risk_head"]["comparison"]
