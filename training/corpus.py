@@ -14,7 +14,10 @@ from typing import Any
 from model.taxonomy import CODES, HARD_NEGATIVE_FAMILIES, LANGS, SOURCES_FIXED, STRATA, STYLES, risk_rule_allows
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
-CORPUS_PATH = DATA_DIR / "corpus.jsonl"
+# The corpus is a directory of JSON Lines shards (corpus-01.jsonl, corpus-02.jsonl, ...) of SHARD_ROWS rows each, in
+# row order, so no tracked file grows past a few megabytes; a single .jsonl file works wherever a corpus path is taken.
+CORPUS_PATH = DATA_DIR
+SHARD_ROWS = 2000
 HOLDOUT_PATH = Path(__file__).resolve().parent / "holdout" / "out_of_author.jsonl"
 # Out-of-author slices: each written by a different helper who never saw the training rows, in registers of its
 # own; never used for fitting or thresholds. Name -> file.
@@ -162,32 +165,50 @@ def read_jsonl(path: Path) -> Iterable[tuple[int, dict[str, Any] | None, str | N
                 yield n, None, f"invalid JSON: {e}"
 
 
+def corpus_files(path: Path = CORPUS_PATH) -> list[Path]:
+    """The JSONL files of a corpus: the file itself, or a directory's corpus-NN.jsonl shards in order."""
+    return sorted(path.glob("corpus-*.jsonl")) if path.is_dir() else [path]
+
+
 def load_rows(path: Path = CORPUS_PATH) -> list[Row]:
-    """Load a corpus file; raise ValueError listing every invalid row."""
+    """Load a corpus (a file or a directory of shards); raise ValueError listing every invalid row."""
     rows, problems = [], []
-    for n, d, err in read_jsonl(path):
-        if err or d is None:
-            problems.append(f"{path.name}:{n}: {err}")
-            continue
-        errs = row_problems(d)
-        if errs:
-            problems.append(f"{path.name}:{n} ({d.get('id')}): {'; '.join(errs)}")
-            continue
-        rows.append(parse_row(d))
+    for file in corpus_files(path):
+        for n, d, err in read_jsonl(file):
+            if err or d is None:
+                problems.append(f"{file.name}:{n}: {err}")
+                continue
+            errs = row_problems(d)
+            if errs:
+                problems.append(f"{file.name}:{n} ({d.get('id')}): {'; '.join(errs)}")
+                continue
+            rows.append(parse_row(d))
     if problems:
         raise ValueError("invalid corpus rows:\n" + "\n".join(problems))
     return rows
 
 
 def write_rows(rows: list[Row], path: Path = CORPUS_PATH) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8") as f:
-        for r in rows:
-            f.write(json.dumps(r.to_json(), ensure_ascii=False) + "\n")
+    """Write a corpus: to one file, or (for a directory) as shards of SHARD_ROWS rows replacing the old shards."""
+    lines = [json.dumps(r.to_json(), ensure_ascii=False) + "\n" for r in rows]
+    if path.suffix == ".jsonl":
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("".join(lines), encoding="utf-8")
+        return
+    path.mkdir(parents=True, exist_ok=True)
+    for old in corpus_files(path):
+        old.unlink()
+    for k in range(0, max(1, len(lines)), SHARD_ROWS):
+        (path / f"corpus-{k // SHARD_ROWS + 1:02d}.jsonl").write_text(
+            "".join(lines[k : k + SHARD_ROWS]), encoding="utf-8"
+        )
 
 
 def corpus_hash(path: Path = CORPUS_PATH) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    h = hashlib.sha256()
+    for file in corpus_files(path):
+        h.update(file.read_bytes())
+    return h.hexdigest()
 
 
 def _shingles(text: str, n: int = 5) -> set[str]:

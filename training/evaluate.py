@@ -125,7 +125,7 @@ Language (zh, en, code-switched mixed), register (app blurb, recruiting post, co
 and field noise (long pages, negation/denial, traditional Chinese, obfuscation, chat transcripts) — reported below.
 
 ## Training and evaluation data
-`training/data/corpus.jsonl`: {len(rows)} handwritten rows (zh {by_lang["zh"]}, en {by_lang["en"]}, mixed {by_lang["mixed"]})
+`training/data/corpus-*.jsonl`: {len(rows)} handwritten rows (zh {by_lang["zh"]}, en {by_lang["en"]}, mixed {by_lang["mixed"]})
 in fixed train/dev/test splits (see `training/DATA.md`). The **out-of-author slices**
 ({", ".join(f"`training/holdout/{p.name}`" for p in HOLDOUT_SLICES.values() if p.exists())}) were each written by a
 separate author who never saw the training rows, in registers of their own; they are never used for fitting or

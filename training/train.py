@@ -242,7 +242,9 @@ def train(
     t0 = time.perf_counter()
     rows = load_rows(corpus)
     split = {s: [r for r in rows if r.split == s] for s in ("train", "dev", "test")}
-    log(f"corpus {corpus.name}: train {len(split['train'])}, dev {len(split['dev'])}, test {len(split['test'])}")
+    log(
+        f"corpus {corpus.name if corpus.is_file() else 'training/data/corpus-*.jsonl'}: train {len(split['train'])}, dev {len(split['dev'])}, test {len(split['test'])}"
+    )
     bundle, ungated = fit_bundle(split["train"], seed, log)
     dev_prep = prepare([r.text for r in split["dev"]])
     thresholds, levels, risk_choice = pick_thresholds(bundle, split["dev"], dev_prep)
@@ -260,7 +262,7 @@ def train(
         "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "seed": seed,
         "corpus": {
-            "path": f"training/data/{corpus.name}",
+            "path": f"training/data/{corpus.name}" if corpus.is_file() else "training/data/corpus-*.jsonl",
             "sha256": chash,
             "rows": len(rows),
             "splits": {k: len(v) for k, v in split.items()},

@@ -126,14 +126,12 @@ def test_long_page_keeps_the_buried_paragraph(scorer: Scorer) -> None:
 
 def test_scoring_path_margins_equal_the_training_path(scorer: Scorer) -> None:
     # the request path computes margins straight from clause counts; training composes TF-IDF matrices first
-    import json
-
     import numpy as np
 
     from model.bundle import compose, margins, prepare
-    from training.corpus import CORPUS_PATH
+    from training.corpus import CORPUS_PATH, load_rows
 
-    texts = [json.loads(line)["text"] for line in CORPUS_PATH.open(encoding="utf-8")][::9]
+    texts = [r.text for r in load_rows(CORPUS_PATH)][::9]
     prep = prepare(texts + ["", "a", "加入只需399元" * 200])
     b = scorer.bundle
     doc_train, win_train = margins(b.weights, b.intercepts, compose(b.featurizer, prep))

@@ -11,7 +11,7 @@ import pytest
 from model import features
 from model.features import segmenter_name, tokenize
 from model.normalize import normalize
-from training.corpus import CORPUS_PATH, HOLDOUT_SLICES
+from training.corpus import CORPUS_PATH, HOLDOUT_SLICES, load_rows
 
 ODD = [
     "",
@@ -30,7 +30,7 @@ ODD = [
 
 
 def _texts() -> list[str]:
-    rows = [json.loads(line)["text"] for line in CORPUS_PATH.open(encoding="utf-8")]
+    rows = [r.text for r in load_rows(CORPUS_PATH)]
     for path in HOLDOUT_SLICES.values():
         rows += [json.loads(line)["text"] for line in path.open(encoding="utf-8")]
     return rows

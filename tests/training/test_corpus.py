@@ -6,7 +6,18 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from service.cli import app
-from training.corpus import CORPUS_PATH, Row, assign_splits, check, load_rows, near_duplicate_pairs, row_problems
+from training.corpus import (
+    CORPUS_PATH,
+    SHARD_ROWS,
+    Row,
+    assign_splits,
+    check,
+    corpus_files,
+    load_rows,
+    near_duplicate_pairs,
+    row_problems,
+    write_rows,
+)
 
 runner = CliRunner()
 
@@ -93,3 +104,18 @@ def test_data_card_numbers_match_data_check() -> None:
     from training.corpus import DATA_CARD, card_block
 
     assert card_block(check(load_rows(CORPUS_PATH))) in DATA_CARD.read_text(encoding="utf-8")
+
+
+def test_corpus_directory_is_written_in_shards_and_reads_back_in_order(tmp_path: Path) -> None:
+    rows = load_rows(CORPUS_PATH)[: SHARD_ROWS + 500]
+    target = tmp_path / "corpus"
+    write_rows(rows, target)
+    assert [f.name for f in corpus_files(target)] == ["corpus-01.jsonl", "corpus-02.jsonl"]
+    assert [r.id for r in load_rows(target)] == [r.id for r in rows]
+    write_rows(rows[:10], target)  # a smaller corpus leaves no stale shard behind
+    assert len(corpus_files(target)) == 1 and len(load_rows(target)) == 10
+
+
+def test_shipped_corpus_shards_stay_small() -> None:
+    files = corpus_files(CORPUS_PATH)
+    assert files and all(f.stat().st_size < 3 * 2**20 for f in files)
