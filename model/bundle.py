@@ -258,10 +258,9 @@ class ModelBundle:
             probs[head] = combiners[head](stage2_inputs(head, doc, win, gated))
         if self.risk_mode == "stacked":
             probs["risk"] = combiners["risk_stacked"](stage2_inputs("risk", doc, win, gated, stacked=True))
-        elif self.risk_mode == "derived":
-            probs["risk"] = np.max([probs[c] for c in STATUTORY_HEADS], axis=0)
-        elif self.risk_mode == "averaged":
-            probs["risk"] = 0.5 * (probs["risk"] + np.max([probs[c] for c in STATUTORY_HEADS], axis=0))
+        elif self.risk_mode in ("derived", "averaged"):
+            strongest = np.max([probs[c] for c in STATUTORY_HEADS], axis=0)
+            probs["risk"] = strongest if self.risk_mode == "derived" else 0.5 * (probs["risk"] + strongest)
         return probs
 
     def piece_matrix(self, f: Features, rows: np.ndarray) -> Rows:
