@@ -22,6 +22,7 @@ from model.taxonomy import INDICATORS
 from service import errors, schemas
 from service.coalesce import Coalescer
 from service.errors import ApiError
+from service.fanout import BatchPool
 from service.middleware import BodyGuard, ConcurrencyLimit, client_key
 from service.settings import Settings, get_settings
 
@@ -48,6 +49,7 @@ def load_scorer(settings: Settings) -> Any:
         log.warning("no model artifact found: building one from the bundled corpus (about a minute)")
         path = train_if_missing(log=log.warning)  # operators should see the build happen
     scorer = Scorer.load(Path(path))
+    scorer.path = Path(path)  # batch fan-out helpers load this same artifact
     scorer.score(["预热 warm-up"])  # first call pays jieba's dictionary load, not the first client
     return scorer
 
@@ -131,13 +133,17 @@ def create_app(settings: Settings | None = None, scorer_loader: Callable[[Settin
         # scoring holds the GIL: concurrent scoring threads only thrash (measured); requests wait their turn instead
         app.state.score_threads = CapacityLimiter(settings.score_threads)
         app.state.coalescer = None
+        app.state.batch_pool = None
         try:
             scorer = loader(settings)
-            app.state.coalescer = Coalescer(scorer.score, app.state.score_threads)
+            app.state.coalescer = Coalescer(scorer.score, app.state.score_threads, max_items=settings.coalesce_items)
             app.state.coalescer.start()
             app.state.scorer = scorer
             MODEL_INFO.info({"version": scorer.version})
             log.info("model %s loaded and verified; ready", scorer.version)
+            if settings.batch_processes > 1 and getattr(scorer, "path", None) is not None:
+                app.state.batch_pool = BatchPool(scorer.path, settings.batch_processes)
+                app.state.batch_pool.start()
         except Exception as e:  # a model that fails to load never becomes ready
             app.state.load_error = str(e)
             log.error("model not loaded, service stays not-ready: %s", e)
@@ -145,6 +151,8 @@ def create_app(settings: Settings | None = None, scorer_loader: Callable[[Settin
         app.state.scorer = None
         if app.state.coalescer is not None:
             await app.state.coalescer.stop()
+        if app.state.batch_pool is not None:
+            await app.state.batch_pool.stop()
 
     app = FastAPI(
         title="redflag",
@@ -212,7 +220,17 @@ def create_app(settings: Settings | None = None, scorer_loader: Callable[[Settin
         valid = [i for i, p in enumerate(problems) if p is None]
         texts, valid_ids = [body.items[i].text for i in valid], [ids[i] for i in valid]
         limiter = request.app.state.score_threads
-        scored = iter(await to_thread.run_sync(scorer.score, texts, valid_ids, limiter=limiter)) if valid else iter(())
+
+        async def local(texts: list[str], ids: list[str | None]) -> list[Any]:
+            return await to_thread.run_sync(scorer.score, texts, ids, limiter=limiter)
+
+        pool = request.app.state.batch_pool
+        if not valid:
+            scored = iter(())
+        elif pool is not None:  # one vectorized call per chunk, the chunks in parallel processes
+            scored = iter(await pool.score(texts, valid_ids, local))
+        else:
+            scored = iter(await local(texts, valid_ids))
         out: list[Any] = []
         for i, p in enumerate(problems):
             out.append(next(scored) if p is None else RowError(ids[i], p[0], f"item {i}: {p[1]}"))

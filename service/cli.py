@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import glob
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -279,6 +280,10 @@ def serve(
     import uvicorn
 
     from service.settings import get_settings
+
+    # a batch request is shared by cores // workers processes (service/fanout.py) unless the operator says otherwise
+    os.environ.setdefault("REDFLAG_BATCH_PROCESSES", str(max(1, (os.cpu_count() or 1) // workers)))
+    get_settings.cache_clear()
 
     settings = get_settings()
     if not settings.keys() and host not in ("127.0.0.1", "localhost", "::1"):

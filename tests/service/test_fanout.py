@@ -1,0 +1,43 @@
+"""Batch fan-out (service/fanout.py): a batch shared by helper processes answers exactly as the worker alone."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+from service.app import create_app
+from service.fanout import chunks
+from service.settings import Settings
+from tests.service.test_api import EN, MIXED, ZH
+
+
+def test_chunks_cover_every_item_once_in_order() -> None:
+    for n in (1, 7, 8, 15, 16, 64, 255, 256):
+        for parts in (1, 2, 3):
+            got = chunks(n, parts, 8)
+            assert got[0][0] == 0 and got[-1][1] == n
+            assert all(a < b for a, b in got) and all(got[k][1] == got[k + 1][0] for k in range(len(got) - 1))
+            assert len(got) <= max(1, min(parts, n // 8))
+    assert chunks(15, 2, 8) == [(0, 15)]  # too small to be worth a hand-off
+    assert chunks(64, 2, 8) == [(0, 32), (32, 64)]
+
+
+def test_fanned_out_batch_equals_the_unshared_batch(artifact_path: Path) -> None:
+    texts = [ZH, EN, MIXED, "每月必须进货3000元才能保住代理级别", "Members save 10% at the store."] * 8
+    items = [{"id": f"r{i}", "text": t} for i, t in enumerate(texts)]
+    items[5]["text"] = "   "  # an invalid item keeps its place
+    items[33]["text"] = "x" * 20001
+    with TestClient(create_app(Settings(model_path=artifact_path))) as c:
+        alone = c.post("/v1/score/batch", json={"items": items}).json()["results"]
+    with TestClient(create_app(Settings(model_path=artifact_path, batch_processes=2))) as c:
+        pool = c.app.state.batch_pool
+        deadline = time.monotonic() + 120
+        while not pool.ready and time.monotonic() < deadline:  # the helper loads in the background
+            time.sleep(0.1)
+        assert pool.ready, "helper process did not load the model"
+        shared = c.post("/v1/score/batch", json={"items": items}).json()["results"]
+    assert [r["id"] for r in shared] == [f"r{i}" for i in range(len(items))]
+    assert "error" in shared[5] and "error" in shared[33]
+    assert shared == alone
