@@ -168,28 +168,41 @@ def range_margins(
     return out + intercepts
 
 
-def stage2_inputs(head: str, doc: np.ndarray, win: np.ndarray, gated: bool, stacked: bool = False) -> np.ndarray:
-    """Stage-2 design matrix for one head from stage-1 margins (columns indexed by HEADS).
+def stage2_sources(head: str, gated: bool, stacked: bool = False) -> list[tuple[str, int]]:
+    """The stage-2 design columns of one head, in order, as (kind, head index): kind "doc" (whole-text margin),
+    "win" (max window margin) or "min" (min of that head's and the offer head's whole-text margins).
 
     An indicator also sees the other indicators' margins (a per-recruit bonus vs pay across levels, a fee vs a stock
     quota are learned together). `stacked` (risk only): the risk-bearing indicators' margins join the risk head's
     own, so a text whose every indicator is absent needs strong evidence of its own to be called risky.
     """
     h = HEADS.index(head)
-    cols = [doc[:, h], win[:, h]]
+    cols = [("doc", h), ("win", h)]
     if gated and head != "offer":
-        o = HEADS.index("offer")
-        cols.extend([doc[:, o], np.minimum(doc[:, h], doc[:, o])])
+        cols.extend([("doc", HEADS.index("offer")), ("min", h)])
     if head in CODES:
         for code in CODES:
             if code != head:
-                i = HEADS.index(code)
-                cols.extend([doc[:, i], win[:, i]])
+                cols.extend([("doc", HEADS.index(code)), ("win", HEADS.index(code))])
     if stacked:
         for code in STATUTORY_HEADS:
-            i = HEADS.index(code)
-            cols.extend([doc[:, i], win[:, i]])
-    return np.column_stack(cols)
+            cols.extend([("doc", HEADS.index(code)), ("win", HEADS.index(code))])
+    return cols
+
+
+_KIND_BLOCK = {"doc": 0, "win": 1, "min": 2}
+
+
+def stage2_design(doc: np.ndarray, win: np.ndarray) -> np.ndarray:
+    """Every column any head's stage 2 can use: [doc margins | window maxima | min(head, offer)], (n, 3 * heads)."""
+    o = HEADS.index("offer")
+    return np.hstack([doc, win, np.minimum(doc, doc[:, o : o + 1])])
+
+
+def stage2_inputs(head: str, doc: np.ndarray, win: np.ndarray, gated: bool, stacked: bool = False) -> np.ndarray:
+    """Stage-2 design matrix for one head from stage-1 margins (columns indexed by HEADS; see stage2_sources)."""
+    z = stage2_design(doc, win)
+    return z[:, [_KIND_BLOCK[k] * len(HEADS) + i for k, i in stage2_sources(head, gated, stacked)]]
 
 
 @dataclass(frozen=True)
@@ -221,9 +234,29 @@ class ModelBundle:
         make joblib's Python unpickler slow: start-up time)."""
         return self.featurizer.feature_names()
 
+    def _fused(self) -> tuple[np.ndarray, np.ndarray, list[str]]:
+        """Every head's stage-2 coefficients as one (3 * heads, outputs) matrix over `stage2_design` columns
+        (cached; rebuilt if training changes the risk mode, the gate or the combiners)."""
+        key = (self.risk_mode, self.gated, tuple((n, id(c)) for n, c in self.combiners.items()))
+        cached = self.__dict__.get("_fused_cache")
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        names = list(HEADS) + (["risk_stacked"] if self.risk_mode == "stacked" else [])
+        w = np.zeros((3 * len(HEADS), len(names)))
+        b = np.zeros(len(names))
+        for k, name in enumerate(names):
+            head, stacked = ("risk", True) if name == "risk_stacked" else (name, False)
+            comb = self.combiners[name]
+            for coef, (kind, i) in zip(comb.coef, stage2_sources(head, self.gated, stacked), strict=True):
+                w[_KIND_BLOCK[kind] * len(HEADS) + i, k] += coef
+            b[k] = comb.intercept
+        self.__dict__["_fused_cache"] = (key, (w, b, names))
+        return w, b, names
+
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         state.pop("feature_kinds", None)
+        state.pop("_fused_cache", None)
         return state
 
     def stage1(self, prep: Prepared) -> tuple[Features, np.ndarray, np.ndarray]:
@@ -251,14 +284,21 @@ class ModelBundle:
         gated: bool | None = None,
     ) -> dict[str, np.ndarray]:
         """Calibrated probability per head, with `risk` per the chosen risk mode."""
-        combiners = combiners or self.combiners
-        gated = self.gated if gated is None else gated
-        probs = {}
-        for head in HEADS:
-            probs[head] = combiners[head](stage2_inputs(head, doc, win, gated))
-        if self.risk_mode == "stacked":
-            probs["risk"] = combiners["risk_stacked"](stage2_inputs("risk", doc, win, gated, stacked=True))
-        elif self.risk_mode in ("derived", "averaged"):
+        if combiners is None and gated is None:  # the scoring path: every head in one matrix product
+            w, b, names = self._fused()
+            logits = stage2_design(doc, win) @ w + b
+            probs = {name: 1.0 / (1.0 + np.exp(-logits[:, k])) for k, name in enumerate(names)}
+            if self.risk_mode == "stacked":
+                probs["risk"] = probs.pop("risk_stacked")
+        else:
+            combiners = combiners or self.combiners
+            gated = self.gated if gated is None else gated
+            probs = {}
+            for head in HEADS:
+                probs[head] = combiners[head](stage2_inputs(head, doc, win, gated))
+            if self.risk_mode == "stacked":
+                probs["risk"] = combiners["risk_stacked"](stage2_inputs("risk", doc, win, gated, stacked=True))
+        if self.risk_mode in ("derived", "averaged"):
             strongest = np.max([probs[c] for c in STATUTORY_HEADS], axis=0)
             probs["risk"] = strongest if self.risk_mode == "derived" else 0.5 * (probs["risk"] + strongest)
         return probs

@@ -128,7 +128,7 @@ def char_analyzer(seg: Segment) -> list[str]:
 # negations), 无限 (unlimited: a red flag itself), 未来 (future).
 _NEG_SCOPE = re.compile(
     r"不(?!断|少|仅|错|同|久|过|如|但|然|论|管|定|停|妨|禁|满|足|便)|没有|没|无(?!限|论|数)|未(?!来)|禁止|严禁|绝不|从不|并非|拒绝|杜绝|"
-    r"\b(?:no|not|never|without|none|zero|don't|doesn't|won't|isn't|aren't|can't|cannot|nor|neither)\b"
+    r"no(?<=\bno)\b|not(?<=\bnot)\b|never(?<=\bnever)\b|without(?<=\bwithout)\b|none(?<=\bnone)\b|zero(?<=\bzero)\b|don't(?<=\bdon't)\b|doesn't(?<=\bdoesn't)\b|won't(?<=\bwon't)\b|isn't(?<=\bisn't)\b|aren't(?<=\baren't)\b|can't(?<=\bcan't)\b|cannot(?<=\bcannot)\b|nor(?<=\bnor)\b|neither(?<=\bneither)\b"
 )
 
 
@@ -140,9 +140,9 @@ def negation_start(text: str) -> int | None:
 
 # Cue lexicon per indicator: the phrasing compliance reviewers look for, on normalized (simplified, lower-case) text.
 CUES: dict[str, str] = {
-    "recruitment_rewards": r"拉人头|推荐奖|直推|每推荐|推荐一人|邀请一人|每邀请|发展下线|发展会员|人头费|招募奖|拉新奖|带人|推[一二三四五]人|per (?:recruit|referral|sign[- ]?up|person you)|recruit(?:ing|ment)? bonus|for every (?:person|friend|member)|enroll(?:ing)? \w+ (?:people|members)|sponsor(?:ing)? bonus|fast start bonus|for each (?:new )?(?:person|friend|member|associate|distributor|partner|recruit|crew)|personally (?:enroll|sponsor)\w*|(?:bring|get|invite|enroll|sponsor|refer|register) (?:in )?(?:\d+|two|three|four|five|six|ten) (?:new )?(?:people|friends|members|partners|associates)|(?:enroller|enrollment|recruiting|builder|sponsor) (?:bonus|reward)|每(?:拉|带|邀|介绍)(?:一|1)?(?:个|位|人)|邀满|推满|带满|拉满",
-    "entry_fee": r"入门费|入会费|加盟费|激活费|授权费|名额费|代理费|门槛费|礼包|会费|报单|购买.{0,6}(?:套餐|课程)|entry fee|joining fee|sign[- ]?up fee|starter (?:kit|pack)|buy[- ]?in|enrollment fee|activation fee|founder(?:'s)? (?:package|pack|seat)|membership package|(?:renewal|license|licence|access|certification|onboarding|registration|activation|business (?:center|centre)) (?:fee|pass|pack(?:age)?|charge)|(?:required|mandatory|must (?:buy|pay|purchase)) (?:before|to) (?:earn|receive|be paid|get paid|qualify)|unlocks? (?:earning|commissions?|payouts?|your earning)|开通费|资格费|席位费|认证费|保证金|开店费|系统费|入局费|入社费|工本费|服务费.{0,8}(?:才|方可)",
-    "multi_level_commission": r"团队(?:业绩|奖|计酬|收益|提成)|[三四五六七八九十]代|[三四五六七八九十]级|无限代|见点|对碰|层碰|公排|滑落|极差|级差|间推|伞下|下线|下级|二级|三级|levels? deep|downline|binary|matrix|unilevel|generations?|team (?:volume|bonus|commission|override)|overrides?|pairing bonus|your team's team|spillover",
+    "recruitment_rewards": r"拉人头|推荐奖|直推|每推荐|推荐一人|邀请一人|每邀请|发展下线|发展会员|人头费|招募奖|拉新奖|带人|推[一二三四五]人|per (?:recruit|referral|sign[- ]?up|person you)|recruit(?:ing|ment)? bonus|for every (?:person|friend|member)|enroll(?:ing)? \w+ (?:people|members)|sponsor(?:ing)? bonus|fast start bonus|for each (?:new )?(?:person|friend|member|associate|distributor|partner|recruit|crew)|personally (?:enroll|sponsor)\w*|bring (?:in )?(?:\d+|two|three|four|five|six|ten) (?:new )?(?:people|friends|members|partners|associates)|get (?:in )?(?:\d+|two|three|four|five|six|ten) (?:new )?(?:people|friends|members|partners|associates)|invite (?:in )?(?:\d+|two|three|four|five|six|ten) (?:new )?(?:people|friends|members|partners|associates)|enroll (?:in )?(?:\d+|two|three|four|five|six|ten) (?:new )?(?:people|friends|members|partners|associates)|sponsor (?:in )?(?:\d+|two|three|four|five|six|ten) (?:new )?(?:people|friends|members|partners|associates)|refer (?:in )?(?:\d+|two|three|four|five|six|ten) (?:new )?(?:people|friends|members|partners|associates)|register (?:in )?(?:\d+|two|three|four|five|six|ten) (?:new )?(?:people|friends|members|partners|associates)|enroller (?:bonus|reward)|enrollment (?:bonus|reward)|recruiting (?:bonus|reward)|builder (?:bonus|reward)|sponsor (?:bonus|reward)|每(?:拉|带|邀|介绍)(?:一|1)?(?:个|位|人)|邀满|推满|带满|拉满",
+    "entry_fee": r"入门费|入会费|加盟费|激活费|授权费|名额费|代理费|门槛费|礼包|会费|报单|购买.{0,6}(?:套餐|课程)|entry fee|joining fee|sign[- ]?up fee|starter (?:kit|pack)|buy[- ]?in|enrollment fee|activation fee|founder(?:'s)? (?:package|pack|seat)|membership package|renewal (?:fee|pass|pack(?:age)?|charge)|license (?:fee|pass|pack(?:age)?|charge)|licence (?:fee|pass|pack(?:age)?|charge)|access (?:fee|pass|pack(?:age)?|charge)|certification (?:fee|pass|pack(?:age)?|charge)|onboarding (?:fee|pass|pack(?:age)?|charge)|registration (?:fee|pass|pack(?:age)?|charge)|activation (?:fee|pass|pack(?:age)?|charge)|business (?:center (?:fee|pass|pack(?:age)?|charge)|centre) (?:fee|pass|pack(?:age)?|charge)|required (?:before|to) (?:earn|receive|be paid|get paid|qualify)|mandatory (?:before|to) (?:earn|receive|be paid|get paid|qualify)|must (?:buy|pay|purchase) (?:before|to) (?:earn|receive|be paid|get paid|qualify)|unlocks? (?:earning|commissions?|payouts?|your earning)|开通费|资格费|席位费|认证费|保证金|开店费|系统费|入局费|入社费|工本费|服务费.{0,8}(?:才|方可)",
+    "multi_level_commission": r"团队(?:业绩|奖|计酬|收益|提成)|三代|四代|五代|六代|七代|八代|九代|十代|三级|四级|五级|六级|七级|八级|九级|十级|无限代|见点|对碰|层碰|公排|滑落|极差|级差|间推|伞下|下线|下级|二级|三级|levels? deep|downline|binary|matrix|unilevel|generations?|team (?:volume|bonus|commission|override)|overrides?|pairing bonus|your team's team|spillover",
     "high_return_promise": r"日返|月息|保本|躺赚|静态收益|固定收益|稳赚|零风险|睡后收入|被动收入|年化|分红|回报率|翻倍|guaranteed|passive income|daily (?:roi|returns?|profit)|weekly (?:roi|returns?)|risk[- ]free|principal (?:protected|back)|earn while you sleep|double your|fixed (?:returns?|income)|% (?:daily|weekly|per day|a day)",
     "inventory_loading": r"囤货|压货|进货|拿货|保级|最低进货|首批货|订货|配额|库存|补货|min(?:imum)? (?:order|purchase)|stock up|inventory|monthly (?:order|purchase)|autoship|to stay active|qualifying (?:order|purchase)|wholesale order|personal volume|pv requirement",
 }
@@ -157,9 +157,9 @@ _REPORT = re.compile(
     r"法院|判决|被告|被告人|检察院|公诉|警方|公安|立案|通报|记者|据.{0,6}报道|监管|市场监督|提醒|警惕|曝光|受害|涉嫌|案件|案发|court|judge|police|prosecut|charged|indict|regulator|ftc|sec\b|reported|journalist|victims?|alleged|lawsuit|warn(?:s|ed|ing)?|consumer alert|scam"
 )
 _OFFER = re.compile(
-    r"你|您|咱们|加入我们|立即|马上|扫码|私信|联系我|报名|名额有限|赶紧|速来|欢迎|\byou\b|\byour\b|join (?:us|now|today)|sign up|dm me|message me|click|apply now|spots?|limited"
+    r"你|您|咱们|加入我们|立即|马上|扫码|私信|联系我|报名|名额有限|赶紧|速来|欢迎|you(?<=\byou)\b|your(?<=\byour)\b|join (?:us|now|today)|sign up|dm me|message me|click|apply now|spots?|limited"
 )
-_PERCENT = re.compile(r"\d+(?:\.\d+)?\s*%")
+_PERCENT = re.compile(r"\d\d*(?:\.\d+)?\s*%")
 _MONEY = re.compile(r"[¥$€£]\s*\d|\d+\s*(?:元|块|万|usd|usdt|rmb|dollars?)")
 
 
@@ -196,7 +196,7 @@ def cue_counts(text: str, piece_starts: list[int] | None = None) -> np.ndarray:
     return out
 
 
-_LEVEL_HINT = re.compile(r"[级代层]|level|generation|tier|layer|unlimited|infinite|depth")
+_LEVEL_HINT = re.compile(r"级|代|层|level|generation|tier|layer|unlimited|infinite|depth")
 
 
 CUE_FEATURE_NAMES: tuple[str, ...] = tuple(
