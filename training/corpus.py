@@ -24,6 +24,8 @@ HOLDOUT_PATH = Path(__file__).resolve().parent / "holdout" / "out_of_author.json
 HOLDOUT_SLICES = {
     "out-of-author 1": HOLDOUT_PATH,
     "out-of-author 2": HOLDOUT_PATH.with_name("out_of_author_2.jsonl"),
+    "out-of-author 3": HOLDOUT_PATH.with_name("out_of_author_3.jsonl"),
+    "out-of-author 4": HOLDOUT_PATH.with_name("out_of_author_4.jsonl"),
 }
 
 
