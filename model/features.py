@@ -272,6 +272,56 @@ def _csr_counts(rows: np.ndarray, cols: np.ndarray, n_rows: int, n_cols: int) ->
     return Rows(tf.astype(np.float32), (keys - r * n_cols).astype(np.int32), indptr, (n_rows, n_cols))
 
 
+class WordIndex:
+    """The word vocabulary as token ids: counting looks each token up once and finds bigrams by integer key,
+    instead of building and hashing a "a b" string per bigram — the same counts as `_count(segs, word_analyzer)`."""
+
+    def __init__(self, vocab: dict[str, int]) -> None:
+        tok: dict[str, int] = {}
+        uni: list[tuple[int, int]] = []
+        bi: list[tuple[int, int, int]] = []
+        for w, col in vocab.items():
+            parts = w.split(" ")
+            if len(parts) > 2 or "" in parts:
+                raise ValueError(f"not a word unigram or bigram: {w!r}")
+            ids = [tok.setdefault(p, len(tok)) for p in parts]
+            if len(ids) == 1:
+                uni.append((ids[0], col))
+            else:
+                bi.append((ids[0], ids[1], col))
+        self.tok, self.n_cols, n = tok, len(vocab), len(tok)
+        self.uni_col = np.full(n + 1, -1, dtype=np.int64)  # index n: tokens outside the vocabulary
+        for i, col in uni:
+            self.uni_col[i] = col
+        keys = np.array([a * n + b for a, b, _ in bi], dtype=np.int64)
+        cols = np.array([c for _, _, c in bi], dtype=np.int64)
+        order = np.argsort(keys)
+        self.bi_keys, self.bi_cols = keys[order], cols[order]
+
+    def counts(self, segs: list[Segment]) -> Rows:
+        get, n, lens, flat = self.tok.get, len(self.tok), [], []
+        for seg in segs:
+            if seg.neg is None:
+                words = [t[0] for t in seg.tokens]
+            else:
+                words = [t[0] if t[1] < seg.neg else NEG_MARK + t[0] for t in seg.tokens]
+            lens.append(len(words))
+            flat.extend(map(get, words, repeat(n)))
+        ids = np.fromiter(flat, dtype=np.int64, count=len(flat))
+        rows = np.repeat(np.arange(len(segs), dtype=np.int64), lens)
+        ucol = self.uni_col[ids]
+        known = ids < n
+        both = (rows[1:] == rows[:-1]) & known[1:] & known[:-1]
+        keys = ids[:-1][both] * n + ids[1:][both]
+        pos = np.searchsorted(self.bi_keys, keys)
+        hit = pos < len(self.bi_keys)
+        hit[hit] = self.bi_keys[pos[hit]] == keys[hit]
+        keep = ucol >= 0
+        all_rows = np.concatenate([rows[keep], rows[:-1][both][hit]])
+        all_cols = np.concatenate([ucol[keep], self.bi_cols[pos[hit]]])
+        return _csr_counts(all_rows, all_cols, len(segs), self.n_cols)
+
+
 _B21 = np.uint64(21)
 _B42 = np.uint64(42)
 _NEG_BIT = np.uint64(1 << 63)
@@ -388,6 +438,7 @@ class Featurizer:
 
     def fit(self, pieces: list[Segment]) -> Featurizer:
         """Learn the word and character vocabularies from text pieces (clauses, so negation marks are seen)."""
+        self.__dict__.pop("_word_index", None)
         self.words_: dict[str, int] | None = None  # word n-gram -> column; plain data, so scoring needs no sklearn
         if "words" in self.kinds:
             from sklearn.feature_extraction.text import CountVectorizer
@@ -402,7 +453,7 @@ class Featurizer:
         whole texts (negation context crosses clauses), so it is passed in."""
         blocks = []
         if self.words_ is not None:
-            blocks.append(_count(segs, word_analyzer, self.words_))
+            blocks.append(self.word_index.counts(segs))
         if self.chars_ is not None:
             blocks.append(self.chars_.counts(segs))
         if "cues" in self.kinds:
@@ -410,6 +461,14 @@ class Featurizer:
                 raise ValueError("this featurizer uses cue counts: pass them (see model.bundle.clause_cues)")
             blocks.append(Rows.from_dense(cues))
         return blocks
+
+    @property
+    def word_index(self) -> WordIndex:
+        """Token-id form of `words_` for counting (built on first use, not pickled)."""
+        wi = self.__dict__.get("_word_index")
+        if wi is None or wi.n_cols != len(self.words_ or ()):
+            wi = self.__dict__["_word_index"] = WordIndex(self.words_ or {})
+        return wi
 
     def fit_idf(self, doc_counts: list[sparse.csr_matrix]) -> Featurizer:
         """Smoothed IDF per text block from document counts (as TfidfTransformer computes it)."""
@@ -462,6 +521,7 @@ class Featurizer:
     # cost a third of a second of service start-up.
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
+        state.pop("_word_index", None)
         if state.get("words_") is not None:
             words = sorted(state["words_"], key=state["words_"].__getitem__)
             state["words_"] = np.array(words, dtype=str)

@@ -42,6 +42,8 @@ class Scorer:
         self.thresholds: dict[str, float] = manifest["thresholds"]
         self.levels: dict[str, float] = manifest["risk_levels"]
         bundle.feature_kinds  # noqa: B018 -- built now, not on the first flagged request
+        if bundle.featurizer.words_ is not None:
+            bundle.featurizer.word_index  # noqa: B018 -- likewise for the token-id vocabulary
 
     @classmethod
     def load(cls, path: Path | None = None) -> Scorer:

@@ -13,6 +13,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing as mp
+import os
+import threading
+import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -24,9 +27,18 @@ log = logging.getLogger("redflag")
 _scorer: Any = None
 
 
-def _load(path: str) -> None:
+def _exit_with_parent(parent: int) -> None:
+    """A helper never outlives its worker (even one killed with SIGKILL): it exits once it is re-parented."""
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(0)
+
+
+def _load(path: str, parent: int) -> None:
     global _scorer
     from model.scorer import Scorer
+
+    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True, name="redflag-parent-watch").start()
 
     _scorer = Scorer.load(Path(path))
     _scorer.score(["预热 warm-up"])
@@ -63,7 +75,7 @@ class BatchPool:
             max_workers=self.processes - 1,
             mp_context=mp.get_context("spawn"),
             initializer=_load,
-            initargs=(str(self.model_path),),
+            initargs=(str(self.model_path), os.getpid()),
         )
         self._warmup = asyncio.get_running_loop().create_task(self._wait_ready(), name="redflag-batch-pool")
 
@@ -81,7 +93,10 @@ class BatchPool:
         if self._warmup is not None and not self._warmup.done():
             self._warmup.cancel()
         if self.executor is not None:
+            procs = list(getattr(self.executor, "_processes", {}).values())
             self.executor.shutdown(wait=False, cancel_futures=True)
+            for p in procs:  # do not wait for a chunk in progress: the worker is going away
+                p.terminate()
         self.executor, self.ready = None, False
 
     async def score(

@@ -6,7 +6,18 @@ from scipy import sparse
 from sklearn.feature_extraction.text import TfidfTransformer
 from sklearn.preprocessing import normalize
 
-from model.features import Featurizer, Segment, char_analyzer, char_keys, key_text, negation_start
+from model.bundle import prepare
+from model.features import (
+    Featurizer,
+    Segment,
+    WordIndex,
+    _count,
+    char_analyzer,
+    char_keys,
+    key_text,
+    negation_start,
+    word_analyzer,
+)
 
 
 @pytest.mark.parametrize("seed", range(8))
@@ -52,6 +63,23 @@ def test_vectorized_char_grams_equal_the_analyzer() -> None:
         for g in char_analyzer(Segment(s.text, (), 0, None if s.neg is None else s.neg - s.start))
     )
     assert got == want
+
+
+def test_word_index_counts_equal_the_analyzer() -> None:
+    """Token-id counting (the scoring path) gives exactly the counts of the readable word analyzer."""
+    texts = [
+        "加入只需399元，每推荐一人奖励100元，三代以内团队业绩都有提成",
+        "We never pay for recruiting: no fee to join, commission on your own sales only.",
+        "这个 business 超 simple，join 我们的 team 只要 $199 starter kit",
+        "不收取任何入门费，不以发展人员数量计酬",
+    ]
+    segs = prepare(texts).pieces
+    grams = {g for s in segs for g in word_analyzer(s)}
+    # a vocabulary holding some of the unigrams and bigrams seen, plus entries never seen
+    vocab = {g: i for i, g in enumerate(sorted(grams)[::2] + ["从未 出现", "未见词"])}
+    got, want = WordIndex(vocab).counts(segs), _count(segs, word_analyzer, vocab)
+    assert np.array_equal(got.tocsr().toarray(), want.tocsr().toarray())
+    assert want.tocsr().sum() > 0
 
 
 @pytest.mark.parametrize(
