@@ -93,16 +93,43 @@ def tree_rss_mib(pid: int) -> float:
     return total / 1024
 
 
-def worker_rss_mib(pid: int) -> list[float]:
-    children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
-    out = []
-    for c in children or [str(pid)]:
-        try:
-            for line in Path(f"/proc/{c}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    out.append(int(line.split()[1]) / 1024)
-        except OSError:
-            continue
+def _rss_mib(pid: int) -> float | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+def _children(pid: int) -> list[int]:
+    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+    return [int(c) for c in out]
+
+
+def _is_tracker(pid: int) -> bool:
+    try:
+        return b"resource_tracker" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return True
+
+
+def worker_rss_mib(pid: int, workers: int = 1) -> dict[str, list[float]]:
+    """Resident memory (MiB) of the server's worker processes and of their batch fan-out helpers.
+
+    One worker: `pid` itself is the worker. Several: `pid` supervises and its children are the workers.
+    multiprocessing's resource trackers (a few MiB, no model) are left out.
+    """
+    workers_pids = [pid] if workers == 1 else [c for c in _children(pid) if not _is_tracker(c)]
+    out: dict[str, list[float]] = {"workers": [], "helpers": []}
+    for w in workers_pids:
+        rss = _rss_mib(w)
+        if rss is not None:
+            out["workers"].append(rss)
+        for h in _children(w):
+            if not _is_tracker(h) and (rss_h := _rss_mib(h)) is not None:
+                out["helpers"].append(rss_h)
     return out
 
 

@@ -276,6 +276,10 @@ def create_app(settings: Settings | None = None, scorer_loader: Callable[[Settin
                 errors.error_body("not_ready", request.app.state.load_error or "the model is still loading"),
                 status_code=503,
             )
-        return {"status": "ready", "model_version": request.app.state.scorer.version}
+        body = {"status": "ready", "model_version": request.app.state.scorer.version}
+        pool = request.app.state.batch_pool
+        if pool is not None:  # batches are shared with helper processes once they have loaded (service/fanout.py)
+            body["batch_processes"] = pool.processes if pool.ready else 1
+        return body
 
     return app

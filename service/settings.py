@@ -21,10 +21,10 @@ class Settings(BaseSettings):
     graceful_timeout_s: int = 30
     rate_limit_per_minute: int = 0  # per API key (or client address); 0 = off
     score_threads: int = 1  # threads scoring at once per worker (scoring holds the GIL; more only thrash)
-    coalesce_items: int = 64  # single-text requests waiting at the same moment scored together (1 = each alone)
-    batch_processes: int = (
-        1  # processes sharing one batch request (service/fanout.py); `redflag serve` sets cores // workers
-    )
+    # single-text requests waiting at the same moment scored together in one call (1 = each alone; see README)
+    coalesce_items: int = 1
+    # processes sharing one batch request (service/fanout.py); `redflag serve` sets cores // workers
+    batch_processes: int = 1
     log_level: str = "info"
 
     def keys(self) -> list[str]:

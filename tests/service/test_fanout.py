@@ -37,6 +37,7 @@ def test_fanned_out_batch_equals_the_unshared_batch(artifact_path: Path) -> None
         while not pool.ready and time.monotonic() < deadline:  # the helper loads in the background
             time.sleep(0.1)
         assert pool.ready, "helper process did not load the model"
+        assert c.get("/readyz").json()["batch_processes"] == 2
         shared = c.post("/v1/score/batch", json={"items": items}).json()["results"]
     assert [r["id"] for r in shared] == [f"r{i}" for i in range(len(items))]
     assert "error" in shared[5] and "error" in shared[33]
