@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
 import time
 from pathlib import Path
 
+import httpx
+import pytest
 from fastapi.testclient import TestClient
 
 from service.app import create_app
 from service.fanout import chunks
 from service.settings import Settings
+from tests.service.live import start_server
 from tests.service.test_api import EN, MIXED, ZH
 
 
@@ -42,3 +47,43 @@ def test_fanned_out_batch_equals_the_unshared_batch(artifact_path: Path) -> None
     assert [r["id"] for r in shared] == [f"r{i}" for i in range(len(items))]
     assert "error" in shared[5] and "error" in shared[33]
     assert shared == alone
+
+
+def _helpers(pid: int) -> list[int]:
+    """Child processes of `pid` that hold a model (multiprocessing's resource tracker left out)."""
+    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+    return [int(c) for c in out if b"resource_tracker" not in Path(f"/proc/{c}/cmdline").read_bytes()]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return "State:\tZ" not in status
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGKILL])
+def test_batch_helpers_never_outlive_the_server(artifact_path: Path, how: signal.Signals) -> None:
+    """A served batch is shared with a helper process; stopped or killed, the server leaves no helper behind."""
+    proc, base = start_server(artifact_path, env={"REDFLAG_BATCH_PROCESSES": "2"})
+    try:
+        deadline = time.monotonic() + 60
+        while httpx.get(f"{base}/readyz", timeout=2).json().get("batch_processes") != 2:
+            assert time.monotonic() < deadline, "batch helper did not load"
+            time.sleep(0.2)
+        helpers = _helpers(proc.pid)
+        assert len(helpers) == 1
+        items = [{"id": str(i), "text": t} for i, t in enumerate([ZH, EN, MIXED] * 12)]
+        r = httpx.post(f"{base}/v1/score/batch", json={"items": items}, timeout=30)
+        assert r.status_code == 200 and [x["id"] for x in r.json()["results"]] == [str(i) for i in range(36)]
+        proc.send_signal(how)
+        proc.wait(timeout=40)
+        deadline = time.monotonic() + 10
+        while any(_alive(h) for h in helpers) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not any(_alive(h) for h in helpers), "a batch helper outlived its server"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
