@@ -41,6 +41,7 @@ class Scorer:
         self.version: str = manifest["version"]
         self.thresholds: dict[str, float] = manifest["thresholds"]
         self.levels: dict[str, float] = manifest["risk_levels"]
+        self.path: Path | None = None  # the artifact file, when loaded from one (batch fan-out helpers load it too)
         bundle.feature_kinds  # noqa: B018 -- built now, not on the first flagged request
         if bundle.featurizer.words_ is not None:
             bundle.featurizer.word_index  # noqa: B018 -- likewise for the token-id vocabulary
@@ -52,7 +53,9 @@ class Scorer:
         if path is None:
             raise artifact.ArtifactError(f"no model artifact under {artifact.ARTIFACT_DIR}; {artifact.REBUILD_HINT}")
         bundle, manifest = artifact.load(Path(path))
-        return cls(bundle, manifest)
+        scorer = cls(bundle, manifest)
+        scorer.path = Path(path)
+        return scorer
 
     def score(self, texts: list[str], ids: list[str | None] | None = None) -> list[Result]:
         """Score a batch in one vectorized pass; texts must already be valid (see model.contract.check_text)."""

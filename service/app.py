@@ -49,7 +49,6 @@ def load_scorer(settings: Settings) -> Any:
         log.warning("no model artifact found: building one from the bundled corpus (about a minute)")
         path = train_if_missing(log=log.warning)  # operators should see the build happen
     scorer = Scorer.load(Path(path))
-    scorer.path = Path(path)  # batch fan-out helpers load this same artifact
     scorer.score(["预热 warm-up"])  # first call pays jieba's dictionary load, not the first client
     return scorer
 
