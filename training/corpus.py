@@ -241,8 +241,9 @@ def near_duplicate_pairs(rows: list[Row], threshold: float = NEAR_DUP_JACCARD) -
     return pairs
 
 
-def duplicate_groups(rows: list[Row], threshold: float) -> list[int]:
-    """A group number per row: rows linked by near-duplicate pairs share a group (union-find)."""
+def duplicate_groups(rows: list[Row], threshold: float, pairs: list[tuple[int, int, float]] | None = None) -> list[int]:
+    """A group number per row: rows linked by near-duplicate pairs share a group (union-find). `pairs`: the
+    pairs at `threshold` when the caller already has them."""
     parent = list(range(len(rows)))
 
     def find(x: int) -> int:
@@ -251,7 +252,7 @@ def duplicate_groups(rows: list[Row], threshold: float) -> list[int]:
             x = parent[x]
         return x
 
-    for i, j, _ in near_duplicate_pairs(rows, threshold):
+    for i, j, _ in near_duplicate_pairs(rows, threshold) if pairs is None else pairs:
         parent[find(i)] = find(j)
     return [find(i) for i in range(len(rows))]
 
@@ -326,9 +327,11 @@ def check(rows: list[Row]) -> CheckReport:
     violations += [f"duplicate id {i}" for i, n in ids.items() if n > 1]
     texts = collections.Counter(r.text.strip() for r in rows)
     violations += [f"duplicate text: {t[:40]}…" for t, n in texts.items() if n > 1]
-    for i, j, jac in near_duplicate_pairs(rows):
-        violations.append(f"near-duplicate rows {rows[i].id} ~ {rows[j].id} (5-gram Jaccard {jac:.2f})")
-    groups = duplicate_groups(rows, 0.5)
+    similar = near_duplicate_pairs(rows, 0.5)  # one pass serves both thresholds
+    for i, j, jac in similar:
+        if jac >= NEAR_DUP_JACCARD:
+            violations.append(f"near-duplicate rows {rows[i].id} ~ {rows[j].id} (5-gram Jaccard {jac:.2f})")
+    groups = duplicate_groups(rows, 0.5, similar)
     split_of: dict[int, set[str]] = collections.defaultdict(set)
     for r, g in zip(rows, groups, strict=True):
         split_of[g].add(r.split or "(none)")
