@@ -90,14 +90,19 @@ class BatchPool:
             self.ready = False
 
     async def stop(self) -> None:
+        """Stop the helpers: an orderly executor shutdown (no batch is in flight once uvicorn has drained its
+        requests), and terminate whatever is still running after a few seconds."""
         if self._warmup is not None and not self._warmup.done():
             self._warmup.cancel()
-        if self.executor is not None:
-            procs = list(getattr(self.executor, "_processes", {}).values())
-            self.executor.shutdown(wait=False, cancel_futures=True)
-            for p in procs:  # do not wait for a chunk in progress: the worker is going away
+        executor, self.executor, self.ready = self.executor, None, False
+        if executor is None:
+            return
+        procs = list(getattr(executor, "_processes", {}).values())
+        try:
+            await asyncio.wait_for(asyncio.to_thread(executor.shutdown, True, cancel_futures=True), timeout=5)
+        except TimeoutError:
+            for p in procs:
                 p.terminate()
-        self.executor, self.ready = None, False
 
     async def score(
         self,
