@@ -74,25 +74,6 @@ def stop_server(proc: subprocess.Popen) -> None:
         proc.kill()
 
 
-def tree_rss_mib(pid: int) -> float:
-    """Resident memory of a process and its children (MiB), from /proc."""
-    total = 0
-    pids = [pid]
-    try:
-        children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
-        pids += [int(c) for c in children]
-    except OSError:
-        pass
-    for p in pids:
-        try:
-            for line in Path(f"/proc/{p}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
-        except OSError:
-            continue
-    return total / 1024
-
-
 def _rss_mib(pid: int) -> float | None:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -104,8 +85,21 @@ def _rss_mib(pid: int) -> float | None:
 
 
 def _children(pid: int) -> list[int]:
-    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+    try:
+        out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+    except OSError:
+        return []
     return [int(c) for c in out]
+
+
+def tree_rss_mib(pid: int) -> float:
+    """Resident memory (MiB) of a process and all its descendants (workers, batch helpers), from /proc."""
+    total, todo = 0.0, [pid]
+    while todo:
+        p = todo.pop()
+        total += _rss_mib(p) or 0.0
+        todo.extend(_children(p))
+    return total
 
 
 def _is_tracker(pid: int) -> bool:
