@@ -23,6 +23,7 @@ from service import errors, schemas
 from service.coalesce import Coalescer
 from service.errors import ApiError
 from service.fanout import BatchPool
+from service.fastjson import ContractJSON, add_schemas, parse_body, request_body
 from service.middleware import BodyGuard, ConcurrencyLimit, client_key
 from service.settings import Settings, get_settings
 
@@ -189,8 +190,10 @@ def create_app(settings: Settings | None = None, scorer_loader: Callable[[Settin
         response_model=schemas.ScoreResult,
         summary="Score one text",
         responses={200: {"content": {"application/json": {"examples": schemas.RESULT_EXAMPLES}}}},
+        openapi_extra=request_body(schemas.ScoreRequest),
     )
-    async def score(request: Request, body: schemas.ScoreRequest, scorer: ScorerDep) -> JSONResponse:
+    async def score(request: Request, scorer: ScorerDep) -> ContractJSON:
+        body = await parse_body(request, schemas.ScoreRequest)
         problem = check_text(body.text, settings.max_text_chars)
         if problem:
             status = 413 if problem[0] == "text_too_long" else 422
@@ -201,10 +204,16 @@ def create_app(settings: Settings | None = None, scorer_loader: Callable[[Settin
         # waiting at the same moment (service/coalesce.py)
         result = await request.app.state.coalescer.submit(body.text, body.id)
         record([result], "score")
-        return JSONResponse(result.to_dict())  # already in the contract's shape: no second validation pass
+        return ContractJSON(result.to_dict())  # already in the contract's shape: no second validation pass
 
-    @v1.post("/score/batch", response_model=schemas.BatchResponse, summary="Score up to 256 texts in order")
-    async def score_batch(request: Request, body: schemas.BatchRequest, scorer: ScorerDep) -> JSONResponse:
+    @v1.post(
+        "/score/batch",
+        response_model=schemas.BatchResponse,
+        summary="Score up to 256 texts in order",
+        openapi_extra=request_body(schemas.BatchRequest),
+    )
+    async def score_batch(request: Request, scorer: ScorerDep) -> ContractJSON:
+        body = await parse_body(request, schemas.BatchRequest)
         if len(body.items) > settings.max_batch_items:
             raise ApiError(
                 413,
@@ -234,7 +243,7 @@ def create_app(settings: Settings | None = None, scorer_loader: Callable[[Settin
         for i, p in enumerate(problems):
             out.append(next(scored) if p is None else RowError(ids[i], p[0], f"item {i}: {p[1]}"))
         record(out, "batch")
-        return JSONResponse({"results": [r.to_dict() for r in out]})
+        return ContractJSON({"results": [r.to_dict() for r in out]})
 
     @v1.get("/model", response_model=schemas.ModelInfo, summary="The loaded model, its thresholds and the taxonomy")
     async def model_info(scorer: ScorerDep) -> dict[str, Any]:
@@ -256,6 +265,8 @@ def create_app(settings: Settings | None = None, scorer_loader: Callable[[Settin
         }
 
     app.include_router(v1)
+    generate_openapi = app.openapi
+    app.openapi = lambda: add_schemas(generate_openapi(), schemas.ScoreRequest, schemas.BatchRequest)  # type: ignore[method-assign]
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
