@@ -12,20 +12,19 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from concurrent.futures import Executor
 from typing import Any
-
-from anyio import CapacityLimiter, to_thread
 
 
 class Coalescer:
     def __init__(
         self,
         score: Callable[[list[str], list[str | None]], list[Any]],
-        limiter: CapacityLimiter,
+        executor: Executor,
         max_items: int = 64,
         max_chars: int = 60_000,
     ) -> None:
-        self.score, self.limiter = score, limiter
+        self.score, self.executor = score, executor
         self.max_items, self.max_chars = max_items, max_chars
         self.queue: list[tuple[str, str | None, asyncio.Future[Any]]] = []
         self.wakeup = asyncio.Event()
@@ -72,8 +71,8 @@ class Coalescer:
                 if not group:
                     continue
                 try:
-                    results = await to_thread.run_sync(
-                        self.score, [g[0] for g in group], [g[1] for g in group], limiter=self.limiter
+                    results = await asyncio.get_running_loop().run_in_executor(
+                        self.executor, self.score, [g[0] for g in group], [g[1] for g in group]
                     )
                 except Exception as e:  # every waiting request learns of it; the loop keeps serving
                     for _, _, fut in group:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from anyio import CapacityLimiter
 
 from service.coalesce import Coalescer
 
@@ -35,7 +35,7 @@ def test_each_request_gets_its_own_result_and_they_share_scorer_calls() -> None:
     scorer = SlowScorer()
 
     async def main() -> list:
-        c = Coalescer(scorer.score, CapacityLimiter(1))
+        c = Coalescer(scorer.score, ThreadPoolExecutor(1))
         c.start()
         try:
             return await asyncio.gather(*(c.submit(f"text {i}", f"id{i}") for i in range(40)))
@@ -52,7 +52,7 @@ def test_a_lone_request_is_scored_at_once() -> None:
     scorer = SlowScorer()
 
     async def main() -> tuple:
-        c = Coalescer(scorer.score, CapacityLimiter(1))
+        c = Coalescer(scorer.score, ThreadPoolExecutor(1))
         c.start()
         try:
             t0 = time.perf_counter()
@@ -70,7 +70,7 @@ def test_group_size_is_bounded_by_items_and_characters() -> None:
     scorer = SlowScorer()
 
     async def main() -> None:
-        c = Coalescer(scorer.score, CapacityLimiter(1), max_items=5, max_chars=50)
+        c = Coalescer(scorer.score, ThreadPoolExecutor(1), max_items=5, max_chars=50)
         c.start()
         try:
             await asyncio.gather(*(c.submit("x" * 20, None) for _ in range(12)))
@@ -86,7 +86,7 @@ def test_a_scorer_failure_reaches_the_waiting_requests_and_the_next_group_is_sti
     scorer = SlowScorer(fail_on="bad")
 
     async def main() -> tuple:
-        c = Coalescer(scorer.score, CapacityLimiter(1), max_items=1)
+        c = Coalescer(scorer.score, ThreadPoolExecutor(1), max_items=1)
         c.start()
         try:
             bad = asyncio.ensure_future(c.submit("bad", None))
