@@ -38,7 +38,14 @@ _EVASION_RE = re.compile("|".join(re.escape(k) for k in sorted(_EVASIONS, key=le
 _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "$": "s"})
 _LEET_RE = re.compile(r"(?<=[a-z])[013457$]+(?=[a-z])")
 _ASTRAL = re.compile("[\U00010000-\U0010ffff]")
-_ZERO_WIDTH = {0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF, 0x00AD, 0x180E}
+# zero-width characters, plus the emoji variation selector and the keycap mark: 1️⃣9️⃣9️⃣ reads 199
+_ZERO_WIDTH = {0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF, 0x00AD, 0x180E, 0xFE0F, 0x20E3}
+# A text spaced out character by character (交 1 9 9 U 激 活 账 户 , z t 每 人 返 4 0 U) to slip past filters: once
+# it has this many spaced Chinese characters, spaced single digits and letters are joined too (5 0 0 → 500, z t →
+# zt, 0 . 8 → 0.8). Only then: elsewhere "1 2 3" or "a b" may be meant as they stand.
+_SPACED_MIN = 4
+_SPACED_CJK = re.compile(rf"(?<=[{_CJK}])\s(?=[{_CJK}])")
+_SPACED_SINGLES = re.compile(r"(?<![a-z0-9])[a-z0-9](?:\s[a-z0-9](?![a-z0-9]))+|(?<=\d)\s?\.\s?(?=\d)")
 
 
 @dataclass(frozen=True)
@@ -147,6 +154,9 @@ def normalize(text: str) -> Normalized:
     for m in _MULTI_SPACE.finditer(out):
         drops.append((m.start() + 1, m.end()))
     drops.extend(m.span() for m in _CJK_DIGIT_SPACE.finditer(out))
+    if len(_SPACED_CJK.findall(out, 0, 2000)) >= _SPACED_MIN:
+        for m in _SPACED_SINGLES.finditer(out):
+            drops.extend((i, i + 1) for i in range(m.start(), m.end()) if out[i].isspace())
     if drops:
         drops.sort()
         merged: list[tuple[int, int]] = []

@@ -21,6 +21,8 @@ from model.normalize import normalize
         ("LRT奖励", "拉人头奖励"),
         ("pa$$ive inc0me, r0i 25% m0nthly", "passive income, roi 25% monthly"),
         ("bring 2 fr1ends", "bring 2 friends"),
+        ("交1️⃣9️⃣9️⃣元激活", "交199元激活"),
+        ("入 场 5 0 0 U ， z t 每 人 返 4 0 U ， 日 日 分 红 0 . 8 %", "入场500u , zt 每人返40u , 日日分红0.8 %"),
     ],
 )
 def test_obfuscated_forms_normalize_to_the_plain_form(raw: str, plain: str) -> None:
@@ -69,3 +71,14 @@ def test_spacing_between_chinese_and_numbers_is_typesetting_not_a_boundary() -> 
 @pytest.mark.parametrize("raw", ["4x7 matrix", "mp3", "web3 wallet", "2nd level", "US$500", "3x3 board", "h5 page"])
 def test_digits_that_are_not_leetspeak_are_kept(raw: str) -> None:
     assert normalize(raw).text == raw.lower()
+
+
+def test_spaced_digits_and_letters_are_joined_only_in_spaced_out_text() -> None:
+    # an ordinary text keeps "1 2 3" and "a b" as they are; a text spaced out character by character does not
+    assert normalize("rooms 1 2 3 are free, plan a b").text == "rooms 1 2 3 are free, plan a b"
+    assert normalize("加入会员 rooms 1 2 3").text == "加入会员 rooms 1 2 3"
+    spaced = "每 推 荐 1 0 人 奖 励 5 0 0 元"
+    n = normalize(spaced)
+    assert n.text == "每推荐10人奖励500元"
+    s, e = n.original_span(n.text.index("500"), n.text.index("500") + 3)
+    assert spaced[s:e] == "5 0 0"
