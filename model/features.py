@@ -144,7 +144,14 @@ CUES: dict[str, str] = {
     "entry_fee": r"入门费|入会费|加盟费|激活费|授权费|名额费|代理费|门槛费|礼包|会费|报单|购买.{0,6}(?:套餐|课程)|entry fee|joining fee|sign[- ]?up fee|starter (?:kit|pack)|buy[- ]?in|enrollment fee|activation fee|founder(?:'s)? (?:package|pack|seat)|membership package|renewal (?:fee|pass|pack(?:age)?|charge)|license (?:fee|pass|pack(?:age)?|charge)|licence (?:fee|pass|pack(?:age)?|charge)|access (?:fee|pass|pack(?:age)?|charge)|certification (?:fee|pass|pack(?:age)?|charge)|onboarding (?:fee|pass|pack(?:age)?|charge)|registration (?:fee|pass|pack(?:age)?|charge)|activation (?:fee|pass|pack(?:age)?|charge)|business (?:center (?:fee|pass|pack(?:age)?|charge)|centre) (?:fee|pass|pack(?:age)?|charge)|required (?:before|to) (?:earn|receive|be paid|get paid|qualify)|mandatory (?:before|to) (?:earn|receive|be paid|get paid|qualify)|must (?:buy|pay|purchase) (?:before|to) (?:earn|receive|be paid|get paid|qualify)|unlocks? (?:earning|commissions?|payouts?|your earning)|开通费|资格费|席位费|认证费|保证金|开店费|系统费|入局费|入社费|工本费|服务费.{0,8}(?:才|方可)",
     "multi_level_commission": r"团队(?:业绩|奖|计酬|收益|提成)|三代|四代|五代|六代|七代|八代|九代|十代|三级|四级|五级|六级|七级|八级|九级|十级|无限代|见点|对碰|层碰|公排|滑落|极差|级差|间推|伞下|下线|下级|二级|三级|levels? deep|downline|binary|matrix|unilevel|generations?|team (?:volume|bonus|commission|override)|overrides?|pairing bonus|your team's team|spillover",
     "high_return_promise": r"日返|月息|保本|躺赚|静态收益|固定收益|稳赚|零风险|睡后收入|被动收入|年化|分红|回报率|翻倍|guaranteed|passive income|daily (?:roi|returns?|profit)|weekly (?:roi|returns?)|risk[- ]free|principal (?:protected|back)|earn while you sleep|double your|fixed (?:returns?|income)|% (?:daily|weekly|per day|a day)",
-    "inventory_loading": r"囤货|压货|进货|拿货|保级|最低进货|首批货|订货|配额|库存|补货|min(?:imum)? (?:order|purchase)|stock up|inventory|monthly (?:order|purchase)|autoship|to stay active|qualifying (?:order|purchase)|wholesale order|personal volume|pv requirement",
+    "inventory_loading": r"囤货|压货|进货|拿货|保级|最低进货|首批货|订货|配额|库存|补货|min(?:imum)? (?:order|purchase)|stock up|inventory|monthly (?:order|purchase)|autoship|to stay active|qualifying (?:order|purchase)|wholesale order|personal volume|pv requirement"
+    # how quotas are put in plain words: buying to keep a rank, opening orders, a count per period, stock taken
+    # whatever sells
+    r"|(?:keep|hold|maintain|retain|lose|losing) (?:your |the |their |my )?(?:rank|title|level|status|tier|position)"
+    r"|opening (?:order|stock|inventory)|reorder|re-order"
+    r"|(?:cases?|boxes|units|bottles|tins|cartons|packs?|jars) (?:a|every|each|per) (?:month|quarter)"
+    r"|regardless of (?:sales|sell-through|demand)|no buy-?back|purchase (?:quota|requirement|commitment)"
+    r"|stock (?:quota|commitment|allocation)|复购|补足业绩|自购|冲业绩|不退不换",
 }
 _CUE_RES = {code: re.compile(rx) for code, rx in CUES.items()}
 _NEGATION = re.compile(
