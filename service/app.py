@@ -138,8 +138,11 @@ def create_app(settings: Settings | None = None, scorer_loader: Callable[[Settin
         app.state.batch_pool = None
         try:
             scorer = loader(settings)
-            app.state.coalescer = Coalescer(scorer.score, app.state.score_threads, max_items=settings.coalesce_items)
-            app.state.coalescer.start()
+            if settings.coalesce_items > 1:  # otherwise each request goes straight to the scoring thread
+                app.state.coalescer = Coalescer(
+                    scorer.score, app.state.score_threads, max_items=settings.coalesce_items
+                )
+                app.state.coalescer.start()
             app.state.scorer = scorer
             MODEL_INFO.info({"version": scorer.version})
             log.info("model %s loaded and verified; ready", scorer.version)
@@ -203,9 +206,16 @@ def create_app(settings: Settings | None = None, scorer_loader: Callable[[Settin
             raise ApiError(
                 status, problem[0], problem[1], [{"loc": ["body", "text"], "limit": settings.max_text_chars}]
             )
-        # CPU-bound: scored on the scoring thread (the event loop keeps serving), together with any other texts
-        # waiting at the same moment (service/coalesce.py)
-        result = await request.app.state.coalescer.submit(body.text, body.id)
+        # CPU-bound: scored on the scoring thread (the event loop keeps serving); with REDFLAG_COALESCE_ITEMS > 1
+        # together with any other texts waiting at the same moment (service/coalesce.py)
+        coalescer = request.app.state.coalescer
+        if coalescer is not None:
+            result = await coalescer.submit(body.text, body.id)
+        else:
+            loop = asyncio.get_running_loop()
+            result = (
+                await loop.run_in_executor(request.app.state.score_threads, scorer.score, [body.text], [body.id])
+            )[0]
         record([result], "score")
         return ContractJSON(result.to_dict())  # already in the contract's shape: no second validation pass
 

@@ -70,6 +70,20 @@ def test_batch_matches_single_scores(client: TestClient) -> None:
     assert single["risk_score"] == batch["risk_score"]
 
 
+def test_coalescing_configuration_answers_each_request_with_its_own_result(artifact_path: Path) -> None:
+    # REDFLAG_COALESCE_ITEMS > 1 routes single texts through the coalescer; the default sends each to the scorer
+    with TestClient(create_app(Settings(model_path=artifact_path, coalesce_items=8))) as c:
+        zh = c.post("/v1/score", json={"text": ZH, "id": "z"}).json()
+        en = c.post("/v1/score", json={"text": EN, "id": "e"}).json()
+        default = c.app.state.coalescer
+    with TestClient(create_app(Settings(model_path=artifact_path))) as c:
+        assert c.app.state.coalescer is None
+        plain = c.post("/v1/score", json={"text": ZH, "id": "z"}).json()
+    assert default is not None
+    assert (zh["id"], en["id"]) == ("z", "e") and zh["flagged"] and not en["flagged"]
+    assert zh == plain
+
+
 @pytest.mark.parametrize(
     ("kwargs", "status", "code"),
     [
