@@ -20,7 +20,7 @@ from prometheus_fastapi_instrumentator import Instrumentator
 
 from model.contract import RowError, check_text
 from model.taxonomy import INDICATORS
-from service import errors, schemas
+from service import affinity, errors, schemas
 from service.coalesce import Coalescer
 from service.errors import ApiError
 from service.fanout import BatchPool
@@ -131,6 +131,17 @@ def create_app(settings: Settings | None = None, scorer_loader: Callable[[Settin
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.scorer = None
         app.state.load_error = None
+        helper_cpus = None
+        if settings.pin_cpus:  # before any scoring thread or helper exists (service/affinity.py)
+            layout = affinity.plan(settings.worker_index, affinity.allowed_cpus())
+            if layout is not None and affinity.pin_process(layout[0]):
+                helper_cpus = layout[1]
+                log.info(
+                    "worker %d pinned to CPU %s; batch helpers on %s",
+                    settings.worker_index,
+                    sorted(layout[0]),
+                    sorted(layout[1]),
+                )
         # scoring holds the GIL: concurrent scoring threads only thrash (measured); requests wait their turn instead.
         # A plain executor, not anyio's to_thread: its per-call bookkeeping costs about a tenth of a millisecond
         app.state.score_threads = ThreadPoolExecutor(settings.score_threads, thread_name_prefix="redflag-score")
@@ -147,7 +158,7 @@ def create_app(settings: Settings | None = None, scorer_loader: Callable[[Settin
             MODEL_INFO.info({"version": scorer.version})
             log.info("model %s loaded and verified; ready", scorer.version)
             if settings.batch_processes > 1 and getattr(scorer, "path", None) is not None:
-                app.state.batch_pool = BatchPool(scorer.path, settings.batch_processes)
+                app.state.batch_pool = BatchPool(scorer.path, settings.batch_processes, cpus=helper_cpus)
                 app.state.batch_pool.start()
         except Exception as e:  # a model that fails to load never becomes ready
             app.state.load_error = str(e)

@@ -283,6 +283,7 @@ def serve(
 
     # a batch request is shared by cores // workers processes (service/fanout.py) unless the operator says otherwise
     os.environ.setdefault("REDFLAG_BATCH_PROCESSES", str(max(1, (os.cpu_count() or 1) // workers)))
+    os.environ.setdefault("REDFLAG_PIN_CPUS", "1")  # a core per worker, helpers on the others (service/affinity.py)
     get_settings.cache_clear()
 
     settings = get_settings()

@@ -34,9 +34,14 @@ def _exit_with_parent(parent: int) -> None:
     os._exit(0)
 
 
-def _load(path: str, parent: int) -> None:
+def _load(path: str, parent: int, cpus: list[int] | None = None) -> None:
     global _scorer
     from model.scorer import Scorer
+
+    if cpus:  # the worker's own core is left to the worker (service/affinity.py)
+        from service.affinity import pin_process
+
+        pin_process(set(cpus))
 
     threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True, name="redflag-parent-watch").start()
 
@@ -62,8 +67,9 @@ def chunks(n: int, parts: int, min_chunk: int) -> list[tuple[int, int]]:
 class BatchPool:
     """`processes - 1` helper processes beside the worker's own scoring thread."""
 
-    def __init__(self, model_path: Path, processes: int, min_chunk: int = 8) -> None:
+    def __init__(self, model_path: Path, processes: int, min_chunk: int = 8, cpus: set[int] | None = None) -> None:
         self.model_path, self.processes, self.min_chunk = model_path, processes, min_chunk
+        self.cpus = sorted(cpus) if cpus else None  # where helpers may run (None: anywhere)
         self.executor: ProcessPoolExecutor | None = None
         self.ready = False
         self._warmup: asyncio.Task[None] | None = None
@@ -75,7 +81,7 @@ class BatchPool:
             max_workers=self.processes - 1,
             mp_context=mp.get_context("spawn"),
             initializer=_load,
-            initargs=(str(self.model_path), os.getpid()),
+            initargs=(str(self.model_path), os.getpid(), self.cpus),
         )
         self._warmup = asyncio.get_running_loop().create_task(self._wait_ready(), name="redflag-batch-pool")
 

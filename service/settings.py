@@ -25,6 +25,10 @@ class Settings(BaseSettings):
     coalesce_items: int = 1
     # processes sharing one batch request (service/fanout.py); `redflag serve` sets cores // workers
     batch_processes: int = 1
+    # pin each worker to one CPU and its batch helpers to the others (service/affinity.py); `redflag serve` turns it
+    # on unless REDFLAG_PIN_CPUS=0; the worker's index among `--workers` (set by redflag serve) picks its CPU
+    pin_cpus: bool = False
+    worker_index: int = 0
     log_level: str = "info"
 
     def keys(self) -> list[str]:

@@ -25,9 +25,12 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _worker(host: str, port: int, options: dict[str, Any]) -> None:
+def _worker(host: str, port: int, options: dict[str, Any], index: int = 0) -> None:
+    import os
+
     import uvicorn
 
+    os.environ["REDFLAG_WORKER_INDEX"] = str(index)  # picks this worker's CPU (service/affinity.py)
     sock = _bind(host, port)
     config = uvicorn.Config("service.app:create_app", factory=True, **options)
     uvicorn.Server(config).run(sockets=[sock])
@@ -41,8 +44,8 @@ def serve_many(host: str, port: int, workers: int, options: dict[str, Any]) -> i
     procs: list[Any] = []
     stopping = False
 
-    def start() -> Any:
-        p = ctx.Process(target=_worker, args=(host, port, options), daemon=False)
+    def start(index: int) -> Any:
+        p = ctx.Process(target=_worker, args=(host, port, options, index), daemon=False)
         p.start()
         return p
 
@@ -55,12 +58,12 @@ def serve_many(host: str, port: int, workers: int, options: dict[str, Any]) -> i
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    procs.extend(start() for _ in range(workers))
+    procs.extend(start(i) for i in range(workers))
     while not stopping:
         time.sleep(0.5)
         for i, p in enumerate(procs):
             if not p.is_alive() and not stopping:
-                procs[i] = start()  # a crashed worker is replaced
+                procs[i] = start(i)  # a crashed worker is replaced, on the same CPU
     for p in procs:
         p.join(timeout=options.get("timeout_graceful_shutdown", 30) + 5)
         if p.is_alive():

@@ -11,6 +11,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from service import affinity
 from service.app import create_app
 from service.fanout import chunks
 from service.settings import Settings
@@ -87,3 +88,42 @@ def test_batch_helpers_never_outlive_the_server(artifact_path: Path, how: signal
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def _cpus(pid: int) -> set[str]:
+    """Cpus_allowed_list of every thread of `pid`."""
+    return {
+        (task / "status").read_text().split("Cpus_allowed_list:")[1].split()[0]
+        for task in Path(f"/proc/{pid}/task").iterdir()
+    }
+
+
+def test_pinning_plan_gives_each_worker_a_cpu_and_its_helpers_the_rest() -> None:
+    assert affinity.plan(0, [0, 1]) == ({0}, {1})
+    assert affinity.plan(1, [0, 1]) == ({1}, {0})
+    assert affinity.plan(4, [2, 5, 7]) == ({5}, {2, 7})
+    assert affinity.plan(0, [3]) is None  # one CPU: nothing to pin
+
+
+@pytest.mark.e2e
+@pytest.mark.skipif(len(affinity.allowed_cpus()) < 2, reason="needs two CPUs")
+@pytest.mark.parametrize("pin", ["1", "0"])
+def test_served_worker_and_batch_helper_run_on_separate_cpus(artifact_path: Path, pin: str) -> None:
+    """redflag serve pins the worker (every thread) to one CPU and its batch helper to the others, unless told not to."""
+    proc, base = start_server(artifact_path, env={"REDFLAG_BATCH_PROCESSES": "2", "REDFLAG_PIN_CPUS": pin})
+    try:
+        deadline = time.monotonic() + 60
+        while httpx.get(f"{base}/readyz", timeout=2).json().get("batch_processes") != 2:
+            assert time.monotonic() < deadline, "batch helper did not load"
+            time.sleep(0.2)
+        allowed = affinity.allowed_cpus()
+        worker, helper = _cpus(proc.pid), _cpus(_helpers(proc.pid)[0])
+        if pin == "1":
+            own, rest = affinity.plan(0, allowed)
+            assert worker == {str(next(iter(own)))}
+            assert len(helper) == 1 and next(iter(helper)) not in worker
+        else:
+            assert worker == helper  # neither is pinned: both keep the server's CPUs
+    finally:
+        proc.terminate()
+        proc.wait(timeout=40)
