@@ -7,7 +7,8 @@ Prints in one run: req/s and p50/p95/p99 for /v1/score (a ~300-character Chinese
 connections; latency at concurrency 1; texts/s through /v1/score/batch (64 distinct texts per request, shared by
 the fan-out processes once they are ready); the same /v1/score load against --workers 2; peak RSS per worker and
 per batch helper; cold start (process start -> /readyz 200, artifact present); and, for comparison, /v1/score and
-batch throughput with REDFLAG_COALESCE_ITEMS=64 (concurrent single-text requests scored together).
+batch throughput with REDFLAG_PIN_CPUS=0 (worker and helper left to the scheduler) and with REDFLAG_COALESCE_ITEMS=64
+(concurrent single-text requests scored together).
 Targets: c=1 p50 <= 10 ms and p99 <= 25 ms; score req/s >= 8% of healthz req/s; 2 workers >= 1.7x 1 worker;
 batch texts/s >= 5x single texts/s; RSS <= 400 MB per worker; cold start <= 3 s.
 """
@@ -89,6 +90,15 @@ def main() -> None:
         rss2 = worker_rss_mib(proc2.pid, 2)
     finally:
         stop_server(proc2)
+    # the default without CPU pinning (service/affinity.py), measured the same way
+    proc4, port4, _ = start_server(1, {"REDFLAG_PIN_CPUS": "0"})
+    try:
+        health4 = run_load(port4, lambda i: ("healthz", "GET", "/healthz", None), a.connections, a.seconds)
+        score4 = score_load(port4, a.connections)
+        wait_for_batch_helpers(port4)
+        batch4 = batch_load(port4)
+    finally:
+        stop_server(proc4)
     # the alternative configuration: concurrent single-text requests scored together (README, Configuration)
     proc3, port3, _ = start_server(1, {"REDFLAG_COALESCE_ITEMS": "64"})
     try:
@@ -121,6 +131,12 @@ def main() -> None:
     )
     print(f"cold start with an artifact: {cold:.2f} s (target <= 3)")
     print()
+    t4 = batch4.rate("batch") * 64
+    print(
+        f"with REDFLAG_PIN_CPUS=0:        /v1/score {score4.rate('score'):.0f} req/s = "
+        f"{score4.rate('score') / health4.rate('healthz'):.3f} x healthz ({health4.rate('healthz'):.0f} req/s); "
+        f"batch {t4:.0f} texts/s = {t4 / score4.rate('score'):.2f} x single"
+    )
     t3 = batch3.rate("batch") * 64
     print(
         f"with REDFLAG_COALESCE_ITEMS=64: /v1/score {score3.rate('score'):.0f} req/s = "
