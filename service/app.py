@@ -193,6 +193,12 @@ def create_app(settings: Settings | None = None, scorer_loader: Callable[[Settin
 
     v1 = APIRouter(prefix="/v1", dependencies=[Depends(authorize)], responses=schemas.ERRORS)
 
+    async def on_scoring_thread(request: Request, scorer: Any, texts: list[str], ids: list[str | None]) -> list[Any]:
+        """scorer.score on the worker's scoring thread: CPU-bound work off the event loop."""
+        return await asyncio.get_running_loop().run_in_executor(
+            request.app.state.score_threads, scorer.score, texts, ids
+        )
+
     def record(results: list[Any], route: str) -> None:
         TEXTS_SCORED.labels(route).inc(len(results))
         for r in results:
@@ -223,10 +229,7 @@ def create_app(settings: Settings | None = None, scorer_loader: Callable[[Settin
         if coalescer is not None:
             result = await coalescer.submit(body.text, body.id)
         else:
-            loop = asyncio.get_running_loop()
-            result = (
-                await loop.run_in_executor(request.app.state.score_threads, scorer.score, [body.text], [body.id])
-            )[0]
+            result = (await on_scoring_thread(request, scorer, [body.text], [body.id]))[0]
         record([result], "score")
         return ContractJSON(result.to_dict())  # already in the contract's shape: no second validation pass
 
@@ -251,10 +254,9 @@ def create_app(settings: Settings | None = None, scorer_loader: Callable[[Settin
         problems = [check_text(it.text, settings.max_text_chars) for it in body.items]
         valid = [i for i, p in enumerate(problems) if p is None]
         texts, valid_ids = [body.items[i].text for i in valid], [ids[i] for i in valid]
-        executor = request.app.state.score_threads
 
         async def local(texts: list[str], ids: list[str | None]) -> list[Any]:
-            return await asyncio.get_running_loop().run_in_executor(executor, scorer.score, texts, ids)
+            return await on_scoring_thread(request, scorer, texts, ids)
 
         pool = request.app.state.batch_pool
         if not valid:

@@ -5,7 +5,8 @@ about a millisecond each on a busy VM) and the scorer's per-call set-up. Request
 thread is busy wait in a queue; when it frees up, everything queued (up to `max_items` texts or `max_chars`
 characters) is scored in one vectorized call and each request gets its own result. An idle server scores a lone
 request at once, so latency at concurrency 1 is unchanged; under load throughput roughly doubles (bench/).
-Off by default (REDFLAG_COALESCE_ITEMS=1: every group is one request): see the README's Performance section.
+Used only when REDFLAG_COALESCE_ITEMS > 1 (the default, 1, sends each request straight to the scoring thread):
+see the README's Performance section.
 """
 
 from __future__ import annotations
