@@ -165,6 +165,8 @@ _REPORT = re.compile(
 )
 _OFFER = re.compile(
     r"你|您|咱们|加入我们|立即|马上|扫码|私信|联系我|报名|名额有限|赶紧|速来|欢迎|you(?<=\byou)\b|your(?<=\byour)\b|join (?:us|now|today)|sign up|dm me|message me|click|apply now|spots?|limited"
+    # promotional pointers and a bare "join": posts that sell, not reports about them
+    r"|👉|🔥|🚀|join(?<=\bjoin)\b"
 )
 _PERCENT = re.compile(r"\d\d*(?:\.\d+)?\s*%")
 _MONEY = re.compile(r"[¥$€£]\s*\d|\d+\s*(?:元|块|万|usd|usdt|rmb|dollars?)")
