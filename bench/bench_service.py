@@ -90,24 +90,21 @@ def main() -> None:
         rss2 = worker_rss_mib(proc2.pid, 2)
     finally:
         stop_server(proc2)
-    # the default without CPU pinning (service/affinity.py), measured the same way
-    proc4, port4, _ = start_server(1, {"REDFLAG_PIN_CPUS": "0"})
-    try:
-        health4 = run_load(port4, lambda i: ("healthz", "GET", "/healthz", None), a.connections, a.seconds)
-        score4 = score_load(port4, a.connections)
-        wait_for_batch_helpers(port4)
-        batch4 = batch_load(port4)
-    finally:
-        stop_server(proc4)
-    # the alternative configuration: concurrent single-text requests scored together (README, Configuration)
-    proc3, port3, _ = start_server(1, {"REDFLAG_COALESCE_ITEMS": "64"})
-    try:
-        health3 = run_load(port3, lambda i: ("healthz", "GET", "/healthz", None), a.connections, a.seconds)
-        score3 = score_load(port3, a.connections)
-        wait_for_batch_helpers(port3)
-        batch3 = batch_load(port3)
-    finally:
-        stop_server(proc3)
+
+    def alternative(env: dict[str, str]):  # noqa: ANN202
+        """healthz, single and batch loads against one server started with `env`."""
+        proc, port, _ = start_server(1, env)
+        try:
+            health = run_load(port, lambda i: ("healthz", "GET", "/healthz", None), a.connections, a.seconds)
+            single = score_load(port, a.connections)
+            wait_for_batch_helpers(port)
+            return health, single, batch_load(port)
+        finally:
+            stop_server(proc)
+
+    # the default without CPU pinning (service/affinity.py), and concurrent single-text requests scored together
+    health4, score4, batch4 = alternative({"REDFLAG_PIN_CPUS": "0"})
+    health3, score3, batch3 = alternative({"REDFLAG_COALESCE_ITEMS": "64"})
 
     lat1 = c1.latencies["score"]
     print(fmt("/v1/score, concurrency 1", c1, "score"))
