@@ -2,8 +2,9 @@
 
 A worker's event loop and its scoring thread take turns holding the GIL. Left to the scheduler they run on
 different cores and every turn moves the GIL (and the scorer's working set) between caches; kept on one core they
-hand over in place. Measured on the 2-core benchmark machine: /v1/score at 32 connections 151-190 req/s pinned vs
-109-146 unpinned, alternating in one server (bench/ and the README's Performance section).
+hand over in place. Measured on the 2-core benchmark machine, alternating pinned and unpinned servers: /v1/score at
+32 connections 0.084-0.090x healthz pinned vs 0.066-0.070x unpinned, batch texts/s unchanged (bench_service.py
+measures both configurations in one run; README, Performance).
 
 `redflag serve` pins by default (REDFLAG_PIN_CPUS=0 turns it off): like its default of cores // workers batch
 helpers, it assumes the machine (or the container's cpuset) is the service's. Worker i takes the i-th allowed CPU
@@ -12,10 +13,7 @@ helpers, it assumes the machine (or the container's cpuset) is the service's. Wo
 
 from __future__ import annotations
 
-import logging
 import os
-
-log = logging.getLogger("redflag")
 
 
 def allowed_cpus() -> list[int]:
