@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 
+from model.facts import Mentions, level_mentions
 from model.features import (
     N_CUE_FEATURES,
     FeatureNames,
@@ -42,6 +43,7 @@ class Prepared:
     pieces: list[Segment]  # every clause of every text, in order
     doc_pieces: list[tuple[int, int]]  # [start, end) into `pieces` per text
     windows: list[tuple[int, int, int]]  # (text index, start, end) into `pieces`
+    levels: list[Mentions]  # pay-plan depth statements per text (a cue feature and a fact: found once)
 
 
 def prepare(texts: list[str]) -> Prepared:
@@ -54,7 +56,7 @@ def prepare(texts: list[str]) -> Prepared:
         pieces.extend(ps)
         doc_pieces.append((base, base + len(ps)))
         wins.extend((i, base + a, base + b) for a, b in window_groups(ps))
-    return Prepared(norms, pieces, doc_pieces, wins)
+    return Prepared(norms, pieces, doc_pieces, wins, [level_mentions(n.text) for n in norms])
 
 
 def _summing(ranges: list[tuple[int, int]], n_cols: int) -> sparse.csr_matrix:
@@ -81,8 +83,8 @@ class Features:
 def clause_cues(prep: Prepared) -> np.ndarray:
     """Cue counts per clause, each regex run once per text (negation context crosses clause boundaries)."""
     blocks = []
-    for norm, (a, b) in zip(prep.norms, prep.doc_pieces, strict=True):
-        blocks.append(cue_counts(norm.text, [p.start for p in prep.pieces[a:b]]))
+    for norm, (a, b), levels in zip(prep.norms, prep.doc_pieces, prep.levels, strict=True):
+        blocks.append(cue_counts(norm.text, [p.start for p in prep.pieces[a:b]], levels))
     return np.vstack(blocks) if blocks else np.zeros((0, N_CUE_FEATURES), dtype=np.float32)
 
 

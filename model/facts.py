@@ -139,9 +139,17 @@ def _currency(pre: str | None, post: str | None) -> str:
     return ""
 
 
-def level_mentions(text: str) -> list[tuple[int, int | str]]:
-    """(position, depth) of every statement of pay-plan depth: an int, or 'unlimited'."""
-    found: list[tuple[int, int | str]] = [(m.start(), "unlimited") for m in _UNLIMITED.finditer(text)]
+# Every depth statement needs one of these (a cheap test before the four depth patterns run).
+_LEVEL_HINT = re.compile(r"级|代|层|level|generation|tier|layer|unlimited|infinite")
+
+Mentions = list[tuple[int, int | str]]
+
+
+def level_mentions(text: str) -> Mentions:
+    """(position, depth) of every statement of pay-plan depth: an int from 2 to 50, or 'unlimited'."""
+    if not _LEVEL_HINT.search(text):
+        return []
+    found: Mentions = [(m.start(), "unlimited") for m in _UNLIMITED.finditer(text)]
     for m in _LEVELS_ZH.finditer(text):
         n = zh_number(m.group(1))
         if n is not None and 2 <= n <= 50:
@@ -153,21 +161,12 @@ def level_mentions(text: str) -> list[tuple[int, int | str]]:
     return [(p, d) for p, d in found if d == "unlimited" or 2 <= d <= 50]
 
 
-def extract_levels(text: str) -> int | str | None:
-    """Depth of the pay plan: an int, 'unlimited', or None."""
-    if _UNLIMITED.search(text):
+def extract_levels(text: str, mentions: Mentions | None = None) -> int | str | None:
+    """Depth of the pay plan: an int, 'unlimited', or None (`mentions`: `level_mentions(text)` if already known)."""
+    depths = [d for _, d in (level_mentions(text) if mentions is None else mentions)]
+    if "unlimited" in depths:
         return "unlimited"
-    found: list[int] = []
-    for m in _LEVELS_ZH.finditer(text):
-        n = zh_number(m.group(1))
-        if n is not None:
-            found.append(n)
-    for m in _LEVELS_EN.finditer(text):
-        tok = m.group(1).lower()
-        found.append(int(tok) if tok.isdigit() else _EN_WORDS[tok])
-    found.extend(int(m.group(1)) for m in _LEVEL_N_EN.finditer(text))
-    found = [n for n in found if 2 <= n <= 50]
-    return max(found) if found else None
+    return max(depths) if depths else None
 
 
 def extract_entry_fee(text: str) -> dict[str, Any] | None:
@@ -199,7 +198,7 @@ def _first_amount(window: str) -> dict[str, Any] | None:
 
 def extract_promised_return(text: str) -> dict[str, Any] | None:
     """A stated return rate and its period, e.g. 日返1.5% -> {'rate_percent': 1.5, 'period': 'day'}."""
-    m = _RETURN.search(text)
+    m = _RETURN.search(text) if "%" in text else None  # every form states a percentage
     if not m:
         return None
     if m.group("zh"):
@@ -218,6 +217,8 @@ def extract_promised_return(text: str) -> dict[str, Any] | None:
 def extract_commission_rates(text: str) -> list[float] | None:
     """Percentages stated next to commission or bonus words, in order of appearance."""
     rates: list[float] = []
+    if "%" not in text:
+        return None
     for m in _PERCENT.finditer(text):
         window = text[max(0, m.start() - 40) : m.end() + 16]
         if _COMMISSION_CUE.search(window) and not _RETURN.search(text[max(0, m.start() - 8) : m.end() + 12]):
@@ -226,10 +227,10 @@ def extract_commission_rates(text: str) -> list[float] | None:
     return rates or None
 
 
-def extract_facts(text: str) -> dict[str, Any]:
-    """All facts the text states; absent facts are left out."""
+def extract_facts(text: str, mentions: Mentions | None = None) -> dict[str, Any]:
+    """All facts the text states; absent facts are left out (`mentions`: `level_mentions(text)` if known)."""
     facts: dict[str, Any] = {}
-    if (levels := extract_levels(text)) is not None:
+    if (levels := extract_levels(text, mentions)) is not None:
         facts["levels"] = levels
     if (fee := extract_entry_fee(text)) is not None:
         facts["entry_fee"] = fee

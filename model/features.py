@@ -14,13 +14,14 @@ import threading
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
-from itertools import accumulate, repeat
+from itertools import repeat
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 from scipy import sparse
 
-from model.facts import level_mentions
+from model.facts import Mentions, level_mentions
 
 _SKIP_TOKEN = re.compile(r"^[\s\W_]+$")
 
@@ -29,9 +30,9 @@ _SKIP_TOKEN = re.compile(r"^[\s\W_]+$")
 Token = tuple[str, int, int]
 
 
-@dataclass(frozen=True)
-class Segment:
-    """A piece of normalized text (the whole document or one window) and its word tokens."""
+class Segment(NamedTuple):
+    """A piece of normalized text (the whole document or one window) and its word tokens (a named tuple: built
+    once per clause on the request path, where a frozen dataclass's __init__ cost more than the clause's counting)."""
 
     text: str
     tokens: tuple[Token, ...]
@@ -96,10 +97,13 @@ def segmenter_name() -> str:
 def tokenize(text: str) -> tuple[Token, ...]:
     """jieba tokens of normalized text (dictionary words, no HMM guessing: the character n-grams cover unknown
     words, and it is a quarter faster), without whitespace and punctuation tokens."""
-    words = segment(text)
-    ends = accumulate(map(len, words))
-    skip = _SKIP_TOKEN.match
-    return tuple((w, e - len(w), e) for w, e in zip(words, ends, strict=True) if w[0].isalnum() or not skip(w))
+    skip, out, pos = _SKIP_TOKEN.match, [], 0
+    for w in segment(text):
+        end = pos + len(w)
+        if w[0].isalnum() or not skip(w):
+            out.append((w, pos, end))
+        pos = end
+    return tuple(out)
 
 
 NEG_MARK = "¬"
@@ -175,12 +179,13 @@ _MONEY = re.compile(r"[¥$€£]\s*\d|\d+\s*(?:元|块|万|usd|usdt|rmb|dollars?
 N_CUE_FEATURES = 2 * len(CUES) + 6
 
 
-def cue_counts(text: str, piece_starts: list[int] | None = None) -> np.ndarray:
+def cue_counts(text: str, piece_starts: list[int] | None = None, levels: Mentions | None = None) -> np.ndarray:
     """Raw cue counts (additive), one row per piece of `text` (pieces begin at `piece_starts`; one piece if None).
 
     Columns: affirmed and negated cues per indicator (negation looked up in the 30 characters before the cue, in
     the whole text), then denial, report, offer, percentages, money amounts, statements of three or more levels.
-    Each regex runs once over the whole text and its matches are assigned to the piece they start in.
+    Each regex runs once over the whole text and its matches are assigned to the piece they start in. `levels`:
+    `level_mentions(text)`, if the caller has it already.
     """
     starts = piece_starts or [0]
     out = np.zeros((len(starts), N_CUE_FEATURES), dtype=np.float32)
@@ -198,14 +203,10 @@ def cue_counts(text: str, piece_starts: list[int] | None = None) -> np.ndarray:
         for m in rx.finditer(text):
             out[piece(m.start()), col] += 1
         col += 1
-    if _LEVEL_HINT.search(text):
-        for pos, depth in level_mentions(text):
-            if depth == "unlimited" or depth >= 3:
-                out[piece(pos), col] = 1
+    for pos, depth in level_mentions(text) if levels is None else levels:
+        if depth == "unlimited" or depth >= 3:
+            out[piece(pos), col] = 1
     return out
-
-
-_LEVEL_HINT = re.compile(r"级|代|层|level|generation|tier|layer|unlimited|infinite|depth")
 
 
 CUE_FEATURE_NAMES: tuple[str, ...] = tuple(
@@ -565,8 +566,11 @@ class FeatureNames:
         return "cues", self.cues[j - len(self.char_keys)]
 
 
+# Clause breaks: punctuation runs; " - " / " and " / " but " / " plus " / " then "; a full stop after a word or number.
+# (The last two alternatives share one leading [\s.] so the scan tests one character class per position.)
 _CLAUSE_BREAK = re.compile(
-    r"[,，。！？!?；;:：\n、()（）【】\[\]|~]+|(?<=[a-z0-9%)])\.(?=\s|$)|\s[-–—]\s|\s(?:and|but|plus|then)\s"
+    r"[,，。！？!?；;:：\n、()（）【】\[\]|~]+"
+    r"|[\s.](?:(?<=\s)(?:[-–—]|and|but|plus|then)\s|(?<=[a-z0-9%)]\.)(?=\s|$))"
 )
 
 
@@ -574,6 +578,9 @@ def atoms(text: str, tokens: tuple[Token, ...]) -> list[Segment]:
     """The clauses of a normalized text (cut at punctuation and English conjunctions), with their tokens."""
     segs, start = [], 0
     starts = [t[1] for t in tokens]
+    # negations found in one pass over the text: no negation word contains a clause break, so each clause's first
+    # one is the first match at or after its start (what negation_start(clause) returns, shifted)
+    negs = [m.start() for m in _NEG_SCOPE.finditer(text)]
     bounds = [(m.start(), m.end()) for m in _CLAUSE_BREAK.finditer(text)] + [(len(text), len(text))]
     for bs, be in bounds:
         s, e = start, bs
@@ -585,9 +592,8 @@ def atoms(text: str, tokens: tuple[Token, ...]) -> list[Segment]:
             lo, hi = bisect_left(starts, s), bisect_left(starts, e)
             if hi > lo and tokens[hi - 1][2] > e:
                 hi -= 1
-            clause = text[s:e]
-            neg = negation_start(clause)
-            segs.append(Segment(clause, tokens[lo:hi], s, None if neg is None else s + neg))
+            k = bisect_left(negs, s)
+            segs.append(Segment(text[s:e], tokens[lo:hi], s, negs[k] if k < len(negs) and negs[k] < e else None))
         start = be
     if not segs:
         segs.append(Segment(text, tokens, 0))

@@ -88,7 +88,7 @@ class Scorer:
                     risk_level=risk_level(risk, self.levels),
                     flagged=risk >= self.thresholds["risk"],
                     indicators=indicators,
-                    facts=extract_facts(prep.norms[i].text),
+                    facts=extract_facts(prep.norms[i].text, prep.levels[i]),
                     model_version=self.version,
                     offer_score=float(scores["offer"][i]),
                 )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import re
 
 import numpy as np
@@ -35,7 +34,7 @@ def keyword_predictions(rows: list[Row]) -> Predictions:
 
 def _plain(prep: Prepared) -> Prepared:
     """The same texts without negation marks: the baseline is plain n-grams."""
-    prep.pieces = [dataclasses.replace(p, neg=None) for p in prep.pieces]
+    prep.pieces = [p._replace(neg=None) for p in prep.pieces]
     return prep
 
 
