@@ -27,6 +27,7 @@ HOLDOUT_SLICES = {
     "out-of-author 3": HOLDOUT_PATH.with_name("out_of_author_3.jsonl"),
     "out-of-author 4": HOLDOUT_PATH.with_name("out_of_author_4.jsonl"),
     "out-of-author 5": HOLDOUT_PATH.with_name("out_of_author_5.jsonl"),
+    "out-of-author 6": HOLDOUT_PATH.with_name("out_of_author_6.jsonl"),
 }
 
 
