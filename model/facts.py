@@ -196,9 +196,26 @@ def _first_amount(window: str) -> dict[str, Any] | None:
     return None
 
 
+def _first_return(text: str) -> re.Match[str] | None:
+    """`_RETURN.search(text)`, looking only near each "%": every form holds exactly one "%", with at most ~30
+    characters of it on either side (normalized text has no runs of spaces), so the first window with a match holds
+    the text's first match. A match near a window's end is searched again without the end, so none is cut short."""
+    pos = text.find("%")
+    while pos >= 0:
+        lo = max(0, pos - _RETURN_REACH)
+        m = _RETURN.search(text, lo, pos + _RETURN_REACH)
+        if m is not None:
+            return m if m.end() < pos + _RETURN_REACH // 2 else _RETURN.search(text, lo)
+        pos = text.find("%", pos + 1)
+    return None
+
+
+_RETURN_REACH = 64
+
+
 def extract_promised_return(text: str) -> dict[str, Any] | None:
     """A stated return rate and its period, e.g. 日返1.5% -> {'rate_percent': 1.5, 'period': 'day'}."""
-    m = _RETURN.search(text) if "%" in text else None  # every form states a percentage
+    m = _first_return(text)
     if not m:
         return None
     if m.group("zh"):

@@ -78,3 +78,24 @@ def test_commission_rates_in_order() -> None:
 def test_absent_facts_are_omitted_not_guessed() -> None:
     assert extract_facts(normalize("邀请好友注册，双方各得10元优惠券").text) == {}
     assert extract_facts(normalize("Our bakery opens at 8am every day.").text) == {}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "邀请好友得券，满100减20%。" + "我们的产品很好。" * 12 + "加入后每月稳定收益8%，躺着赚钱",
+        "discount 10% on shoes; " + "x" * 70 + " and a guaranteed 2.5 % weekly profit",
+        "50% off " + " " * 3 + "monthly roi of 12%",
+        "commission 20%" + "y" * 55 + "5% monthly",  # cut to "5% month" by the first "%"'s window
+        "年化收益率 4.5%，日返1.2%，month 3% monthly",
+        "no percentages at all",
+        "%%%% 7% %",
+    ],
+)
+def test_promised_return_reads_the_first_statement_anywhere_in_the_text(text: str) -> None:
+    from model.facts import _RETURN, _first_return
+
+    norm = normalize(text).text
+    whole = _RETURN.search(norm)
+    found = _first_return(norm)
+    assert (found and found.group()) == (whole and whole.group())
