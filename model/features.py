@@ -157,6 +157,32 @@ CUES: dict[str, str] = {
     r"|regardless of (?:sales|sell-through|demand)|no buy-?back|purchase (?:quota|requirement|commitment)"
     r"|stock (?:quota|commitment|allocation)|复购|补足业绩|自购|冲业绩|不退不换",
 }
+# English gates, as the taxonomy defines them: a headcount of people who joined/signed up under you, pay per joining,
+# and a paid plan, licence or membership that payouts are reserved for (or whose lapse stops cash-out).
+_N = r"(?:\d+|two|three|four|five|six|seven|eight|nine|ten|twelve|fifteen|twenty)"
+_WHO = (
+    r"(?:people|persons|friends|mates|sellers|members|recruits|reps|partners|makers|families|funders|enrollees|"
+    r"consultants|associates|distributors|agents|ambassadors|affiliates|hosts|tutors|holders|depositors|investors|"
+    r"builders|creators|coaches|stylists|signups|sign-ups|joiners)"
+)
+CUES["recruitment_rewards"] += (
+    rf"|{_N}\s+(?:(?:new|more|other|active|paid|qualified|personal|personally)\s+)*{_WHO}\s+(?:\w+\s+){{0,2}}"
+    r"(?:joined|sign(?:ed)?[- ]?up|enrolled|registered|sponsored|recruited|activated|under (?:you|ur|your|me)|"
+    r"through (?:you|ur|your|my))"
+    r"|(?:per|each|every)\s+(?:new\s+)?(?:joining|joiner|enrollee|enrolment|recruit)\b"
+    rf"|{_N}\s+(?:personal\s+)?(?:enrollees|directs)\b"
+)
+_GATED = r"(?:payouts?|commissions?|cash[- ]?outs?|withdrawals?|earnings?|royalt(?:y|ies)|paid|pays)"
+CUES["entry_fee"] += (
+    rf"|{_GATED}\s+(?:\w+\s+){{0,4}}(?:only|reserved|restricted|limited)\s+(?:\w+\s+){{0,3}}(?:to|for)\s+"
+    r"(?:\w+\s+){0,3}(?:holders?|members?|subscribers?|licen[cs]ees?|premium|pro|paid|verified|merchant|earner)"
+    r"|(?:unrenewed|lapsed|unpaid|expired|free)\s+(?:\w+\s+){0,2}"
+    r"(?:accounts?|members?|plans?|subscriptions?|users?|stores?|storefronts?|walkers?|tiers?)\s+(?:\w+\s+){0,4}"
+    r"(?:can(?:no|')t|cannot|won't|do not|don't|stop)\s+(?:\w+\s+){0,2}"
+    r"(?:cash[- ]?out|withdraw|be paid|get paid|earn|pay(?:ing)? out|receive)"
+    r"|(?:upgrade|subscribe|buy|purchase|pay)\s+(?:\w+\s+){0,5}(?:to|before you can|in order to)\s+"
+    r"(?:cash[- ]?out|withdraw|start earning|earn|receive (?:commissions?|payouts?))"
+)
 _CUE_RES = {code: re.compile(rx) for code, rx in CUES.items()}
 _NEGATION = re.compile(
     r"(?:不|无|没有|未|禁止|不得|严禁|绝不|拒绝|杜绝|并非|从不|不会|不需要|无需|免)[^。！？!?;；,，]{0,8}$|\b(?:no|not|never|without|zero|don't|doesn't|won't|isn't|aren't|nor|free of|prohibit\w*|ban\w*)\b[^.!?;,]{0,24}$"
