@@ -8,7 +8,9 @@ connections; latency at concurrency 1; texts/s through /v1/score/batch (64 disti
 the fan-out processes once they are ready); the same /v1/score load against --workers 2; peak RSS per worker and
 per batch helper; cold start (process start -> /readyz 200, artifact present); and, for comparison, /v1/score and
 batch throughput with REDFLAG_PIN_CPUS=0 (worker and helper left to the scheduler) and with REDFLAG_COALESCE_ITEMS=64
-(concurrent single-text requests scored together).
+(concurrent single-text requests scored together). Healthz, single and batch loads run interleaved in rounds
+(--rounds, default 3), so each ratio compares measurements taken within a minute of each other; every round's ratios
+are printed beside the overall ones.
 Targets: c=1 p50 <= 10 ms and p99 <= 25 ms; score req/s >= 8% of healthz req/s; 2 workers >= 1.7x 1 worker;
 batch texts/s >= 5x single texts/s; RSS <= 400 MB per worker; cold start <= 3 s.
 """
@@ -21,7 +23,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.loadgen import json_body, percentile, run_load, start_server, stop_server, worker_rss_mib  # noqa: E402
+from bench.loadgen import (  # noqa: E402
+    json_body,
+    merge,
+    percentile,
+    run_load,
+    start_server,
+    stop_server,
+    worker_rss_mib,
+)
 
 TEXT = (
     "【青藤优选·合伙人招募】加入只需缴纳399元会员费，即可成为店主，自购省钱分享赚钱。每直推一位新店主奖励100元，"
@@ -62,25 +72,44 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--connections", type=int, default=32)
+    ap.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="healthz, single and batch loads are interleaved in this many rounds (each kind still totals --seconds), "
+        "so a ratio compares loads measured minutes apart by no more than one round: this machine's speed drifts",
+    )
     a = ap.parse_args()
     single = json_body({"text": TEXT})
     # 64 distinct texts (the same ~300 characters with a different store number each), so nothing repeats exactly
     batch = json_body({"items": [{"id": str(i), "text": TEXT.replace("399元", f"{300 + i}元")} for i in range(64)]})
-    print(f"text: {len(TEXT)} characters; {a.connections} connections; {a.seconds:.0f} s per measurement")
+    per = a.seconds / max(1, a.rounds)
+    print(
+        f"text: {len(TEXT)} characters; {a.connections} connections; {a.seconds:.0f} s per measurement "
+        f"({a.rounds} interleaved rounds of {per:.1f} s for healthz, single and batch)"
+    )
 
-    def score_load(port: int, conns: int):  # noqa: ANN202
-        return run_load(port, lambda i: ("score", "POST", "/v1/score", single), conns, a.seconds)
+    def score_load(port: int, conns: int, seconds: float = a.seconds):  # noqa: ANN202
+        return run_load(port, lambda i: ("score", "POST", "/v1/score", single), conns, seconds)
 
-    def batch_load(port: int):  # noqa: ANN202
-        return run_load(port, lambda i: ("batch", "POST", "/v1/score/batch", batch), 4, a.seconds)
+    def interleaved(port: int):  # noqa: ANN202
+        """healthz, single and batch loads in rounds: the merged results and each round's two ratios."""
+        hs, ss, bs = [], [], []
+        for _ in range(max(1, a.rounds)):
+            hs.append(run_load(port, lambda i: ("healthz", "GET", "/healthz", None), a.connections, per))
+            ss.append(score_load(port, a.connections, per))
+            bs.append(run_load(port, lambda i: ("batch", "POST", "/v1/score/batch", batch), 4, per))
+        ratios = [
+            (s.rate("score") / h.rate("healthz"), b.rate("batch") * 64 / s.rate("score"))
+            for h, s, b in zip(hs, ss, bs, strict=True)
+        ]
+        return merge(hs), merge(ss), merge(bs), ratios
 
     proc, port, cold = start_server(1)
     try:
         c1 = score_load(port, 1)
-        health = run_load(port, lambda i: ("healthz", "GET", "/healthz", None), a.connections, a.seconds)
-        score = score_load(port, a.connections)
         sharing = wait_for_batch_helpers(port)
-        batch_res = batch_load(port)
+        health, score, batch_res, rounds1 = interleaved(port)
         rss1 = worker_rss_mib(proc.pid, 1)
     finally:
         stop_server(proc)
@@ -92,19 +121,17 @@ def main() -> None:
         stop_server(proc2)
 
     def alternative(env: dict[str, str]):  # noqa: ANN202
-        """healthz, single and batch loads against one server started with `env`."""
+        """The interleaved loads against one server started with `env`."""
         proc, port, _ = start_server(1, env)
         try:
-            health = run_load(port, lambda i: ("healthz", "GET", "/healthz", None), a.connections, a.seconds)
-            single = score_load(port, a.connections)
             wait_for_batch_helpers(port)
-            return health, single, batch_load(port)
+            return interleaved(port)
         finally:
             stop_server(proc)
 
     # the default without CPU pinning (service/affinity.py), and concurrent single-text requests scored together
-    health4, score4, batch4 = alternative({"REDFLAG_PIN_CPUS": "0"})
-    health3, score3, batch3 = alternative({"REDFLAG_COALESCE_ITEMS": "64"})
+    health4, score4, batch4, _ = alternative({"REDFLAG_PIN_CPUS": "0"})
+    health3, score3, batch3, _ = alternative({"REDFLAG_COALESCE_ITEMS": "64"})
 
     lat1 = c1.latencies["score"]
     print(fmt("/v1/score, concurrency 1", c1, "score"))
@@ -118,9 +145,13 @@ def main() -> None:
     print(
         f"c=1 latency: p50 {percentile(lat1, 0.5) * 1000:.1f} ms (target <= 10), p99 {percentile(lat1, 0.99) * 1000:.1f} ms (target <= 25)"
     )
-    print(f"score / healthz req/s:  {score.rate('score') / health.rate('healthz'):.3f} (target >= 0.08)")
+    each = ", ".join(f"{x:.3f}" for x, _ in rounds1)
+    print(
+        f"score / healthz req/s:  {score.rate('score') / health.rate('healthz'):.3f} (rounds: {each}; target >= 0.08)"
+    )
     print(f"2 workers / 1 worker:   {score2.rate('score') / score.rate('score'):.2f} x (target >= 1.7)")
-    print(f"batch / single texts/s: {texts_batch / texts_single:.2f} x (target >= 5)")
+    each = ", ".join(f"{y:.2f}" for _, y in rounds1)
+    print(f"batch / single texts/s: {texts_batch / texts_single:.2f} x (rounds: {each}; target >= 5)")
     helpers = ", ".join(f"{r:.0f}" for r in rss1["helpers"]) or "none"
     print(
         f"RSS per worker: 1 worker {', '.join(f'{r:.0f}' for r in rss1['workers'])} MiB (batch helper {helpers} MiB); "

@@ -191,6 +191,22 @@ class LoadResult:
         return n / self.elapsed if self.elapsed else 0.0
 
 
+def merge(results: list[LoadResult]) -> LoadResult:
+    """Several measurements of the same load as one (requests and time summed, latencies pooled)."""
+    out = LoadResult()
+    for r in results:
+        for kind, lat in r.latencies.items():
+            out.latencies.setdefault(kind, []).extend(lat)
+        for kind, by in r.statuses.items():
+            mine = out.statuses.setdefault(kind, {})
+            for status, n in by.items():
+                mine[status] = mine.get(status, 0) + n
+        out.sent += r.sent
+        out.lost += r.lost
+        out.elapsed += r.elapsed
+    return out
+
+
 def percentile(values: list[float], q: float) -> float:
     if not values:
         return float("nan")

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import Counter, Info
 from prometheus_fastapi_instrumentator import Instrumentator
@@ -24,7 +24,7 @@ from service import affinity, errors, schemas
 from service.coalesce import Coalescer
 from service.errors import ApiError
 from service.fanout import BatchPool
-from service.fastjson import ContractJSON, add_schemas, parse_body, request_body
+from service.fastjson import ContractJSON, Encoded, add_schemas, encode, parse_body, request_body, results_body
 from service.middleware import BodyGuard, ConcurrencyLimit, client_key
 from service.settings import Settings, get_settings
 
@@ -193,11 +193,13 @@ def create_app(settings: Settings | None = None, scorer_loader: Callable[[Settin
 
     v1 = APIRouter(prefix="/v1", dependencies=[Depends(authorize)], responses=schemas.ERRORS)
 
-    async def on_scoring_thread(request: Request, scorer: Any, texts: list[str], ids: list[str | None]) -> list[Any]:
-        """scorer.score on the worker's scoring thread: CPU-bound work off the event loop."""
-        return await asyncio.get_running_loop().run_in_executor(
-            request.app.state.score_threads, scorer.score, texts, ids
-        )
+    async def on_scoring_thread(
+        request: Request, scorer: Any, texts: list[str], ids: list[str | None], encoded: bool = False
+    ) -> list[Any]:
+        """scorer.score on the worker's scoring thread: CPU-bound work off the event loop (`encoded`: the results
+        as service.fastjson.Encoded rows, encoded there too)."""
+        fn = (lambda t, i: encode(scorer.score(t, i))) if encoded else scorer.score
+        return await asyncio.get_running_loop().run_in_executor(request.app.state.score_threads, fn, texts, ids)
 
     def record(results: list[Any], route: str) -> None:
         TEXTS_SCORED.labels(route).inc(len(results))
@@ -207,6 +209,14 @@ def create_app(settings: Settings | None = None, scorer_loader: Callable[[Settin
                 for ind in r.indicators:
                     if ind.flagged:
                         FLAGS.labels(ind.code).inc()
+
+    def record_encoded(rows: list[Encoded], route: str) -> None:
+        TEXTS_SCORED.labels(route).inc(len(rows))
+        for r in rows:
+            if r.risk_level is not None:
+                RISK_FLAGS.labels(r.risk_level).inc()
+                for code in r.flagged:
+                    FLAGS.labels(code).inc()
 
     @v1.post(
         "/score",
@@ -239,7 +249,7 @@ def create_app(settings: Settings | None = None, scorer_loader: Callable[[Settin
         summary="Score up to 256 texts in order",
         openapi_extra=request_body(schemas.BatchRequest),
     )
-    async def score_batch(request: Request, scorer: ScorerDep) -> ContractJSON:
+    async def score_batch(request: Request, scorer: ScorerDep) -> Response:
         body = await parse_body(request, schemas.BatchRequest)
         if len(body.items) > settings.max_batch_items:
             raise ApiError(
@@ -256,7 +266,7 @@ def create_app(settings: Settings | None = None, scorer_loader: Callable[[Settin
         texts, valid_ids = [body.items[i].text for i in valid], [ids[i] for i in valid]
 
         async def local(texts: list[str], ids: list[str | None]) -> list[Any]:
-            return await on_scoring_thread(request, scorer, texts, ids)
+            return await on_scoring_thread(request, scorer, texts, ids, encoded=True)
 
         pool = request.app.state.batch_pool
         if not valid:
@@ -265,11 +275,11 @@ def create_app(settings: Settings | None = None, scorer_loader: Callable[[Settin
             scored = iter(await pool.score(texts, valid_ids, local))
         else:
             scored = iter(await local(texts, valid_ids))
-        out: list[Any] = []
+        out: list[Encoded] = []
         for i, p in enumerate(problems):
-            out.append(next(scored) if p is None else RowError(ids[i], p[0], f"item {i}: {p[1]}"))
-        record(out, "batch")
-        return ContractJSON({"results": [r.to_dict() for r in out]})
+            out.append(next(scored) if p is None else encode([RowError(ids[i], p[0], f"item {i}: {p[1]}")])[0])
+        record_encoded(out, "batch")
+        return Response(results_body(out), media_type="application/json")
 
     @v1.get("/model", response_model=schemas.ModelInfo, summary="The loaded model, its thresholds and the taxonomy")
     async def model_info(scorer: ScorerDep) -> dict[str, Any]:

@@ -54,7 +54,9 @@ def _ping() -> bool:
 
 
 def _score(texts: list[str], ids: list[str | None]) -> list[Any]:
-    return _scorer.score(texts, ids)
+    from service.fastjson import encode
+
+    return encode(_scorer.score(texts, ids))
 
 
 def chunks(n: int, parts: int, min_chunk: int) -> list[tuple[int, int]]:
@@ -116,7 +118,8 @@ class BatchPool:
         ids: list[str | None],
         local: Callable[[list[str], list[str | None]], Awaitable[list[Any]]],
     ) -> list[Any]:
-        """Results for texts in order: chunk 0 through `local` (the worker's scoring thread), the rest in helpers."""
+        """Encoded results (service.fastjson.Encoded) for texts in order: chunk 0 through `local` (the worker's
+        scoring thread, which must return them encoded too), the rest in helpers."""
         parts = chunks(len(texts), self.processes, self.min_chunk) if self.ready else [(0, len(texts))]
         if len(parts) == 1:
             return await local(texts, ids)
