@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from model.features import _CUE_RES, _NEGATION, NEG_MARK, Rows, Segment
+from model.features import _NEGATION, NEG_MARK, Rows, Segment, cue_matches
 from model.normalize import Normalized
 
 MAX_SPANS = 3
@@ -37,9 +37,7 @@ def _hits(seg: Segment, kind: str, feature: str, code: str) -> list[tuple[int, i
         return out
     if kind == "cues" and feature == f"cue:{code}:affirmed":
         return [
-            m.span()
-            for m in _CUE_RES[code].finditer(text)
-            if not _NEGATION.search(text[max(0, m.start() - 30) : m.start()])
+            m.span() for m in cue_matches(code, text) if not _NEGATION.search(text[max(0, m.start() - 30) : m.start()])
         ]
     return []
 

@@ -61,12 +61,16 @@ def zh_number(s: str) -> int | None:
     return total + cur
 
 
-_LEVELS_ZH = re.compile(rf"(\d{{1,2}}|{_ZH_NUM})\s*(?:级|代|层)(?!别|市|城|片|甲|跳)")
+# (written to begin with one character class, which lets the scan skip ahead: digits or a Chinese numeral)
+_ZH_NUM_CHARS = "零〇一二两三四五六七八九十百"
+_LEVELS_ZH = re.compile(
+    rf"([0-9{_ZH_NUM_CHARS}](?:(?<=[0-9])[0-9]?|(?<=[{_ZH_NUM_CHARS}])[{_ZH_NUM_CHARS}]*))\s*(?:级|代|层)(?!别|市|城|片|甲|跳)"
+)
 _LEVELS_ZH_WITHIN = re.compile(rf"(?:第)(\d{{1,2}}|{_ZH_NUM})\s*(?:级|代|层)")
 _LEVELS_EN = re.compile(
     r"\b(\d{1,2}|" + "|".join(_EN_WORDS) + r")[\s-]*(?:levels?|generations?|tiers?|layers?)(?:\s+deep)?\b"
 )
-_LEVEL_N_EN = re.compile(r"\b(?:level|generation|tier)\s*(\d{1,2})\b")
+_LEVEL_N_EN = re.compile(r"(?:l(?<=\bl)evel|g(?<=\bg)eneration|t(?<=\bt)ier)\s*(\d{1,2})\b")
 _UNLIMITED = re.compile(
     r"无限代|无限层|无限级|不限代数|不限层级|unlimited (?:depth|levels?|generations?)|infinite (?:depth|levels?)"
 )
