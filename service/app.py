@@ -211,12 +211,13 @@ def create_app(settings: Settings | None = None, scorer_loader: Callable[[Settin
                         FLAGS.labels(ind.code).inc()
 
     def record_encoded(rows: list[Encoded], route: str) -> None:
-        TEXTS_SCORED.labels(route).inc(len(rows))
-        for r in rows:
-            if r.risk_level is not None:
-                RISK_FLAGS.labels(r.risk_level).inc()
-                for code in r.flagged:
-                    FLAGS.labels(code).inc()
+        """Metrics of a batch: texts scored (error rows are not), risk levels and flags per indicator."""
+        scored = [r for r in rows if r.risk_level is not None]
+        TEXTS_SCORED.labels(route).inc(len(scored))
+        for r in scored:
+            RISK_FLAGS.labels(r.risk_level).inc()
+            for code in r.flagged:
+                FLAGS.labels(code).inc()
 
     @v1.post(
         "/score",

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -136,6 +137,34 @@ def test_model_endpoint_describes_model_and_taxonomy(client: TestClient) -> None
     assert d["operating_points"] and {"threshold", "precision", "recall", "hard_neg_fpr"} <= set(
         d["operating_points"][0]
     )
+
+
+def _metric(text: str, name: str, labels: str) -> float:
+    m = re.search(rf"^{name}{{{labels}}} (\S+)$", text, re.MULTILINE)
+    return float(m.group(1)) if m else 0.0
+
+
+def test_batch_metrics_count_the_scored_texts_and_their_flags(client: TestClient) -> None:
+    before = client.get("/metrics").text
+    items = [{"id": "a", "text": ZH}, {"id": "b", "text": "   "}, {"id": "c", "text": ZH}]
+    results = client.post("/v1/score/batch", json={"items": items}).json()["results"]
+    after = client.get("/metrics").text
+    assert "error" in results[1]  # the blank item is an error row, not a scored text
+    assert (
+        _metric(after, "redflag_texts_scored_total", 'route="batch"')
+        - _metric(before, "redflag_texts_scored_total", 'route="batch"')
+        == 2
+    )
+    for code in CODES:
+        flagged = sum(
+            1 for r in (results[0], results[2]) for i in r["indicators"] if i["code"] == code and i["flagged"]
+        )
+        label = f'indicator="{code}"'
+        assert (
+            _metric(after, "redflag_indicator_flags_total", label)
+            - _metric(before, "redflag_indicator_flags_total", label)
+            == flagged
+        )
 
 
 def test_health_readiness_metrics_and_docs(client: TestClient) -> None:
