@@ -24,7 +24,16 @@ from service import affinity, errors, schemas
 from service.coalesce import Coalescer
 from service.errors import ApiError
 from service.fanout import BatchPool
-from service.fastjson import ContractJSON, Encoded, add_schemas, encode, parse_body, request_body, results_body
+from service.fastjson import (
+    ContractJSON,
+    Encoded,
+    add_schemas,
+    encode,
+    flagged_codes,
+    parse_body,
+    request_body,
+    results_body,
+)
 from service.middleware import BodyGuard, ConcurrencyLimit, client_key
 from service.settings import Settings, get_settings
 
@@ -201,22 +210,12 @@ def create_app(settings: Settings | None = None, scorer_loader: Callable[[Settin
         fn = (lambda t, i: encode(scorer.score(t, i))) if encoded else scorer.score
         return await asyncio.get_running_loop().run_in_executor(request.app.state.score_threads, fn, texts, ids)
 
-    def record(results: list[Any], route: str) -> None:
-        TEXTS_SCORED.labels(route).inc(len(results))
-        for r in results:
-            if hasattr(r, "indicators"):
-                RISK_FLAGS.labels(r.risk_level).inc()
-                for ind in r.indicators:
-                    if ind.flagged:
-                        FLAGS.labels(ind.code).inc()
-
-    def record_encoded(rows: list[Encoded], route: str) -> None:
-        """Metrics of a batch: texts scored (error rows are not), risk levels and flags per indicator."""
-        scored = [r for r in rows if r.risk_level is not None]
+    def record(route: str, scored: list[tuple[str, tuple[str, ...]]]) -> None:
+        """Metrics of scored texts, given as (risk level, codes of the flagged indicators): error rows are left out."""
         TEXTS_SCORED.labels(route).inc(len(scored))
-        for r in scored:
-            RISK_FLAGS.labels(r.risk_level).inc()
-            for code in r.flagged:
+        for level, flagged in scored:
+            RISK_FLAGS.labels(level).inc()
+            for code in flagged:
                 FLAGS.labels(code).inc()
 
     @v1.post(
@@ -241,7 +240,7 @@ def create_app(settings: Settings | None = None, scorer_loader: Callable[[Settin
             result = await coalescer.submit(body.text, body.id)
         else:
             result = (await on_scoring_thread(request, scorer, [body.text], [body.id]))[0]
-        record([result], "score")
+        record("score", [(result.risk_level, flagged_codes(result))])
         return ContractJSON(result.to_dict())  # already in the contract's shape: no second validation pass
 
     @v1.post(
@@ -279,7 +278,7 @@ def create_app(settings: Settings | None = None, scorer_loader: Callable[[Settin
         out: list[Encoded] = []
         for i, p in enumerate(problems):
             out.append(next(scored) if p is None else encode([RowError(ids[i], p[0], f"item {i}: {p[1]}")])[0])
-        record_encoded(out, "batch")
+        record("batch", [(r.risk_level, r.flagged) for r in out if r.risk_level is not None])
         return Response(results_body(out), media_type="application/json")
 
     @v1.get("/model", response_model=schemas.ModelInfo, summary="The loaded model, its thresholds and the taxonomy")

@@ -35,17 +35,19 @@ class Encoded(NamedTuple):
     flagged: tuple[str, ...]  # codes of the flagged indicators
 
 
+def flagged_codes(result: Any) -> tuple[str, ...]:
+    """Codes of a result's flagged indicators, in taxonomy order."""
+    return tuple(i.code for i in result.indicators if i.flagged)
+
+
 def encode(rows: list[Any]) -> list[Encoded]:
     """Results (or error rows) as `Encoded` rows."""
-    out = []
-    for r in rows:
-        if hasattr(r, "indicators"):
-            out.append(
-                Encoded(orjson.dumps(r.to_dict()), r.risk_level, tuple(i.code for i in r.indicators if i.flagged))
-            )
-        else:
-            out.append(Encoded(orjson.dumps(r.to_dict()), None, ()))
-    return out
+    return [
+        Encoded(orjson.dumps(r.to_dict()), r.risk_level, flagged_codes(r))
+        if hasattr(r, "indicators")
+        else Encoded(orjson.dumps(r.to_dict()), None, ())
+        for r in rows
+    ]
 
 
 def results_body(rows: list[Encoded]) -> bytes:

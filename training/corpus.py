@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections
 import hashlib
 import json
+import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -221,26 +222,28 @@ def _shingles(text: str, n: int = 5) -> set[str]:
 
 
 def near_duplicate_pairs(rows: list[Row], threshold: float = NEAR_DUP_JACCARD) -> list[tuple[int, int, float]]:
-    """Pairs of row indices whose character 5-gram Jaccard similarity is at least `threshold`."""
+    """Pairs (i < j) of row indices whose character 5-gram Jaccard similarity is at least `threshold`, sorted.
+
+    Exact, by prefix filtering: with every row's shingles ordered rarest first (one order for the whole corpus), two
+    rows with Jaccard >= t share a shingle among the first |A| - ceil(t * |A|) + 1 of each, so only rows sharing one
+    of those rare shingles are compared — not every pair that shares a common phrase.
+    """
     sh = [_shingles(r.text) for r in rows]
+    freq = collections.Counter(g for s in sh for g in s)
     index: dict[str, list[int]] = collections.defaultdict(list)
-    for i, s in enumerate(sh):
-        for g in s:
-            index[g].append(i)
     pairs = []
     for i, s in enumerate(sh):
-        shared: collections.Counter[int] = collections.Counter()
-        for g in s:
-            for j in index[g]:
-                if j > i:
-                    shared[j] += 1
-        for j, c in shared.items():
-            # Jaccard >= t requires the shared count to reach t * max(|A|, |B|)
-            if c >= threshold * max(len(s), len(sh[j])):
-                jac = c / len(s | sh[j])
-                if jac >= threshold:
-                    pairs.append((i, j, jac))
-    return pairs
+        prefix = sorted(s, key=lambda g: (freq[g], g))[: len(s) - math.ceil(threshold * len(s)) + 1]
+        for j in {j for g in prefix for j in index[g]}:
+            if threshold * max(len(s), len(sh[j])) > min(len(s), len(sh[j])):
+                continue  # sizes too far apart for the overlap to reach the threshold
+            shared = len(s & sh[j])
+            jac = shared / (len(s) + len(sh[j]) - shared)
+            if jac >= threshold:
+                pairs.append((j, i, jac))
+        for g in prefix:
+            index[g].append(i)
+    return sorted(pairs)
 
 
 def duplicate_groups(rows: list[Row], threshold: float, pairs: list[tuple[int, int, float]] | None = None) -> list[int]:
