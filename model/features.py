@@ -166,9 +166,11 @@ CUES: dict[str, str] = {
 # Every alternative above begins with a literal character: Python's regex engine then skips ahead with a character
 # set instead of trying the whole pattern at every position (an alternative that begins with a group or a class
 # such as \d makes a scan of one text ten times slower).
-# English gates, as the taxonomy defines them (counted with their indicator's cues; kept apart because they begin with
-# groups, and scanned only in texts that have one of their words): a headcount of people who joined/signed up under you, pay per joining,
-# and a paid plan, licence or membership that payouts are reserved for (or whose lapse stops cash-out).
+
+# English gates, as the taxonomy defines them: a headcount of people who joined or signed up under you, pay per
+# joining, and a paid plan, licence or membership that payouts are reserved for (or whose lapse stops cash-out).
+# Counted with their indicator's cues; kept apart because they begin with groups, and scanned only in texts that
+# have one of their words (`_GATE_HINT`).
 _N = r"(?:\d+|two|three|four|five|six|seven|eight|nine|ten|twelve|fifteen|twenty)"
 _WHO = (
     r"(?:people|persons|friends|mates|sellers|members|recruits|reps|partners|makers|families|funders|enrollees|"
