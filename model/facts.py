@@ -24,7 +24,7 @@ _ZH_DIGITS = {
     "八": 8,
     "九": 9,
 }
-_ZH_NUM = r"[零〇一二两三四五六七八九十百]+"
+_ZH_NUM_CHARS = "零〇一二两三四五六七八九十百"  # the characters of a small Chinese numeral
 _EN_WORDS = {
     "two": 2,
     "three": 3,
@@ -62,11 +62,9 @@ def zh_number(s: str) -> int | None:
 
 
 # (written to begin with one character class, which lets the scan skip ahead: digits or a Chinese numeral)
-_ZH_NUM_CHARS = "零〇一二两三四五六七八九十百"
 _LEVELS_ZH = re.compile(
     rf"([0-9{_ZH_NUM_CHARS}](?:(?<=[0-9])[0-9]?|(?<=[{_ZH_NUM_CHARS}])[{_ZH_NUM_CHARS}]*))\s*(?:级|代|层)(?!别|市|城|片|甲|跳)"
 )
-_LEVELS_ZH_WITHIN = re.compile(rf"(?:第)(\d{{1,2}}|{_ZH_NUM})\s*(?:级|代|层)")
 _LEVELS_EN = re.compile(
     r"\b(\d{1,2}|" + "|".join(_EN_WORDS) + r")[\s-]*(?:levels?|generations?|tiers?|layers?)(?:\s+deep)?\b"
 )

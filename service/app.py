@@ -24,17 +24,9 @@ from service import affinity, errors, schemas
 from service.coalesce import Coalescer
 from service.errors import ApiError
 from service.fanout import BatchPool
-from service.fastjson import (
-    ContractJSON,
-    Encoded,
-    add_schemas,
-    encode,
-    flagged_codes,
-    parse_body,
-    request_body,
-    results_body,
-)
+from service.fastjson import ContractJSON, add_schemas, parse_body, request_body
 from service.middleware import BodyGuard, ConcurrencyLimit, client_key
+from service.rows import Encoded, encode, flagged_codes, results_body
 from service.settings import Settings, get_settings
 
 log = logging.getLogger("redflag")
@@ -206,7 +198,7 @@ def create_app(settings: Settings | None = None, scorer_loader: Callable[[Settin
         request: Request, scorer: Any, texts: list[str], ids: list[str | None], encoded: bool = False
     ) -> list[Any]:
         """scorer.score on the worker's scoring thread: CPU-bound work off the event loop (`encoded`: the results
-        as service.fastjson.Encoded rows, encoded there too)."""
+        as service.rows.Encoded rows, encoded there too)."""
         fn = (lambda t, i: encode(scorer.score(t, i))) if encoded else scorer.score
         return await asyncio.get_running_loop().run_in_executor(request.app.state.score_threads, fn, texts, ids)
 

@@ -22,6 +22,8 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
+from service.rows import Encoded, encode
+
 log = logging.getLogger("redflag")
 
 _scorer: Any = None
@@ -53,9 +55,7 @@ def _ping() -> bool:
     return _scorer is not None
 
 
-def _score(texts: list[str], ids: list[str | None]) -> list[Any]:
-    from service.fastjson import encode
-
+def _score(texts: list[str], ids: list[str | None]) -> list[Encoded]:
     return encode(_scorer.score(texts, ids))
 
 
@@ -118,7 +118,7 @@ class BatchPool:
         ids: list[str | None],
         local: Callable[[list[str], list[str | None]], Awaitable[list[Any]]],
     ) -> list[Any]:
-        """Encoded results (service.fastjson.Encoded) for texts in order: chunk 0 through `local` (the worker's
+        """Encoded results (service.rows.Encoded) for texts in order: chunk 0 through `local` (the worker's
         scoring thread, which must return them encoded too), the rest in helpers."""
         parts = chunks(len(texts), self.processes, self.min_chunk) if self.ready else [(0, len(texts))]
         if len(parts) == 1:

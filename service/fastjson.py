@@ -10,7 +10,7 @@ The OpenAPI request body is declared with `request_body`, so /docs still shows t
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, TypeVar
 
 import orjson
 from fastapi import Request
@@ -24,35 +24,6 @@ M = TypeVar("M", bound=BaseModel)
 class ContractJSON(JSONResponse):
     def render(self, content: Any) -> bytes:
         return orjson.dumps(content)
-
-
-class Encoded(NamedTuple):
-    """One batch row already in its JSON form, with what the metrics count: encoded where it was scored (a batch
-    helper sends bytes back instead of result objects, so the worker neither unpickles nor re-encodes them)."""
-
-    json: bytes
-    risk_level: str | None  # None for an error row
-    flagged: tuple[str, ...]  # codes of the flagged indicators
-
-
-def flagged_codes(result: Any) -> tuple[str, ...]:
-    """Codes of a result's flagged indicators, in taxonomy order."""
-    return tuple(i.code for i in result.indicators if i.flagged)
-
-
-def encode(rows: list[Any]) -> list[Encoded]:
-    """Results (or error rows) as `Encoded` rows."""
-    return [
-        Encoded(orjson.dumps(r.to_dict()), r.risk_level, flagged_codes(r))
-        if hasattr(r, "indicators")
-        else Encoded(orjson.dumps(r.to_dict()), None, ())
-        for r in rows
-    ]
-
-
-def results_body(rows: list[Encoded]) -> bytes:
-    """The batch response body, {"results": [...]}, spliced from encoded rows."""
-    return b'{"results":[' + b",".join(r.json for r in rows) + b"]}"
 
 
 async def parse_body(request: Request, model: type[M]) -> M:

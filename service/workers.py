@@ -8,6 +8,7 @@ across them; the parent only supervises (restarts a crashed worker, forwards SIG
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
 import signal
 import socket
 import time
@@ -26,8 +27,6 @@ def _bind(host: str, port: int) -> socket.socket:
 
 
 def _worker(host: str, port: int, options: dict[str, Any], index: int = 0) -> None:
-    import os
-
     import uvicorn
 
     os.environ["REDFLAG_WORKER_INDEX"] = str(index)  # picks this worker's CPU (service/affinity.py)
